@@ -1,0 +1,3 @@
+"""onevoice: an open-source, real-time customer engagement engine."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,60 @@
+"""The HTTP API: ``create_app(onevoice)`` builds it; nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from onevoice import __version__
+from onevoice.api import errors
+from onevoice.api.responses import Json
+from onevoice.api.routes import admin, collect, profiles
+from onevoice.bootstrap import Onevoice
+
+DESCRIPTION = """
+onevoice listens to every interaction on every channel, joins them into one customer
+and keeps one live profile.
+
+* **Collect** — the Segment HTTP Tracking API (`/v1/track`, `identify`, `page`, `screen`,
+  `group`, `alias`, `batch`); the write key is the HTTP Basic username.
+* **Profiles** — `GET /v1/profiles/{type}:{value}` with `Authorization: Bearer <server key>`.
+* **Admin** — keys per source, with an admin key.
+
+Every error is `{"error": {"code", "message", "field"}}`.
+"""
+
+
+def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
+    """The API over a bootstrapped onevoice; starts the background processor while up."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_processor:
+            ov.background.start()
+        try:
+            yield
+        finally:
+            if run_processor:
+                ov.background.stop()
+
+    app = FastAPI(
+        title="onevoice",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=Json,
+    )
+    errors.install(app)
+    app.include_router(collect.router(ov))
+    app.include_router(profiles.router(ov))
+    app.include_router(admin.router(ov))
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and the size of the backlog")
+    def health() -> Json:
+        return Json(
+            {"status": "ok", "backend": ov.store.backend, "processor_errors": ov.background.errors}
+        )
+
+    return app

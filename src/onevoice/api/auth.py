@@ -1,0 +1,32 @@
+"""Reading keys off requests: Segment's Basic auth (write key as username) or Bearer."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from starlette.requests import Request
+
+from onevoice.domain.errors import Unauthorized
+
+
+def token_of(request: Request, body_write_key: object = None) -> str | None:
+    """The key a request carries: Basic username, Bearer token, or ``writeKey`` in the body."""
+    header = request.headers.get("authorization", "")
+    scheme, _sep, value = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "basic" and value:
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthorized(
+                "the Basic credentials are not base64", field="authorization"
+            ) from None
+        return decoded.partition(":")[0] or None
+    if scheme == "bearer" and value:
+        return value.strip()
+    if header:
+        raise Unauthorized("use Basic (write key as username) or Bearer", field="authorization")
+    if isinstance(body_write_key, str) and body_write_key:
+        return body_write_key
+    return None

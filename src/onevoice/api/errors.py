@@ -1,0 +1,80 @@
+"""The one map from errors to HTTP: every error is ``{"error": {code, message, field}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from onevoice.api.responses import Json
+from onevoice.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidEvent,
+    InvalidIdentifier,
+    InvalidInput,
+    NotFound,
+    OnevoiceError,
+    Unauthorized,
+)
+
+STATUS: dict[type[OnevoiceError], int] = {
+    InvalidEvent: 400,
+    InvalidIdentifier: 400,
+    InvalidInput: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+}
+
+
+class ApiError(OnevoiceError):
+    """An error only the HTTP edge knows (too large, not JSON), with its own status."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.status = status
+        self.code = code
+
+
+def error_body(code: str, message: str, field: str | None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def status_of(error: OnevoiceError) -> int:
+    if isinstance(error, ApiError):
+        return error.status
+    for kind, status in STATUS.items():
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into the JSON error shape."""
+
+    async def onevoice_error(_request: Request, exc: Exception) -> Json:
+        assert isinstance(exc, OnevoiceError)
+        headers = {"WWW-Authenticate": "Basic, Bearer"} if isinstance(exc, Unauthorized) else None
+        return Json(error_body(exc.code, exc.message, exc.field), status_of(exc), headers=headers)
+
+    async def validation_error(_request: Request, exc: Exception) -> Json:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        return Json(
+            error_body("invalid_input", str(first.get("msg", "invalid request")), where or None),
+            422,
+        )
+
+    async def http_error(_request: Request, exc: Exception) -> Json:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return Json(error_body(code, str(exc.detail), None), exc.status_code)
+
+    app.add_exception_handler(OnevoiceError, onevoice_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)

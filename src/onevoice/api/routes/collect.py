@@ -1,0 +1,198 @@
+"""The Segment-compatible collect endpoints: /v1/track, identify, page, screen, group,
+alias and batch. Write key as the HTTP Basic username (or ``writeKey`` in the body)."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from onevoice.api.auth import token_of
+from onevoice.api.errors import ApiError, error_body
+from onevoice.api.responses import Json
+from onevoice.bootstrap import Onevoice
+from onevoice.domain.errors import InvalidEvent
+from onevoice.domain.events import EVENT_TYPES
+from onevoice.services.collect import CollectResult, Rejection
+
+_CALL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A Segment Tracking API call (see segment.com/docs/connections/spec).",
+    "properties": {
+        "type": {"type": "string", "enum": list(EVENT_TYPES)},
+        "messageId": {"type": "string", "description": "retries with the same id count once"},
+        "userId": {"type": "string"},
+        "anonymousId": {"type": "string"},
+        "event": {"type": "string", "description": "track: the event name"},
+        "name": {"type": "string", "description": "page/screen name"},
+        "previousId": {"type": "string", "description": "alias: the id to link to userId"},
+        "groupId": {"type": "string"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "sentAt": {"type": "string", "format": "date-time"},
+        "properties": {"type": "object"},
+        "traits": {"type": "object"},
+        "context": {
+            "type": "object",
+            "description": "context.channel (web, app, email, sms, push, call_centre, chat, "
+            "branch, social, ivr, other) and context.identifiers ({type: value}) are read",
+        },
+        "integrations": {"type": "object"},
+    },
+}
+_RESULT = {
+    "200": {
+        "description": "Stored (or already stored: duplicates are accepted and ignored)",
+        "content": {
+            "application/json": {
+                "example": {"success": True, "accepted": 1, "duplicates": 0, "rejected": []}
+            }
+        },
+    },
+    "400": {"description": "Invalid JSON or event; the error names the field"},
+    "401": {"description": "Missing, unknown or revoked write key"},
+    "413": {"description": "Body or event too large"},
+}
+
+
+def _body_extra(schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+        "security": [{"basic": []}],
+    }
+
+
+async def _read_json(request: Request, limit: int) -> Any:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            body = inflater.decompress(body, limit + 1)
+        except zlib.error:
+            raise ApiError(400, "invalid_body", "the body is not valid gzip") from None
+        if len(body) > limit or inflater.unconsumed_tail:
+            raise ApiError(413, "too_large", f"the unzipped body is larger than {limit} bytes")
+    if not body:
+        raise ApiError(400, "invalid_json", "the body is empty; send a JSON object")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
+
+
+def _rejection(r: Rejection) -> dict[str, Any]:
+    return {"index": r.index, **error_body(r.error.code, r.error.message, r.error.field)}
+
+
+def _answer(result: CollectResult, *, single: bool) -> Json:
+    rejected = [_rejection(r) for r in result.rejected]
+    if single and rejected:
+        return Json(rejected[0] | {"success": False}, status_code=400)
+    payload = {
+        "success": not rejected,
+        "accepted": result.accepted,
+        "duplicates": result.duplicates,
+        "rejected": rejected,
+    }
+    if rejected and result.accepted + result.duplicates == 0:
+        first = result.rejected[0]
+        payload |= error_body(
+            first.error.code,
+            f"no event was accepted; first error at index {first.index}: {first.error.message}",
+            f"batch[{first.index}].{first.error.field}" if first.error.field else None,
+        )
+        return Json(payload, status_code=400)
+    return Json(payload)
+
+
+def router(ov: Onevoice) -> APIRouter:
+    api = APIRouter(tags=["collect"])
+    settings = ov.settings
+
+    async def _collect(
+        request: Request, calls: list[Any], *, single_type: str | None, write_key: object
+    ) -> Json:
+        record = ov.keys.check(token_of(request, write_key), "write")
+        for n, call in enumerate(calls):
+            if len(orjson.dumps(call)) > settings.max_event_bytes:
+                where = "event" if single_type else f"batch[{n}]"
+                raise ApiError(
+                    413,
+                    "too_large",
+                    f"{where} is larger than {settings.max_event_bytes} bytes",
+                    where,
+                )
+        events, rejected = ov.collector.parse(calls, source=record.name, default_type=single_type)
+        accepted, duplicates = await run_in_threadpool(ov.collector.store, events)
+        return _answer(
+            CollectResult(accepted, duplicates, tuple(rejected)), single=single_type is not None
+        )
+
+    def single(call_type: str) -> None:
+        async def endpoint(request: Request) -> Json:
+            body = await _read_json(request, settings.max_body_bytes)
+            if not isinstance(body, dict):
+                raise InvalidEvent("the body must be a JSON object", field=None)
+            body.setdefault("type", call_type)
+            write_key = body.pop("writeKey", None)
+            return await _collect(request, [body], single_type=call_type, write_key=write_key)
+
+        api.add_api_route(
+            f"/v1/{call_type}",
+            endpoint,
+            methods=["POST"],
+            summary=f"Collect a {call_type} call",
+            openapi_extra=_body_extra(_CALL_SCHEMA) | {"responses": _RESULT},
+            name=call_type,
+        )
+
+    for call_type in EVENT_TYPES:
+        single(call_type)
+
+    @api.post(
+        "/v1/batch",
+        summary="Collect many calls at once (what Segment's client libraries send)",
+        openapi_extra=_body_extra(
+            {
+                "type": "object",
+                "required": ["batch"],
+                "properties": {
+                    "batch": {"type": "array", "items": _CALL_SCHEMA},
+                    "context": {"type": "object"},
+                    "sentAt": {"type": "string"},
+                },
+            }
+        )
+        | {"responses": _RESULT},
+    )
+    async def batch(request: Request) -> Json:
+        body = await _read_json(request, settings.max_body_bytes)
+        if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
+            raise InvalidEvent("a batch is an object with a list under 'batch'", field="batch")
+        calls: list[Any] = body["batch"]
+        if not calls:
+            raise InvalidEvent("the batch is empty", field="batch")
+        shared_context = body.get("context")
+        sent_at = body.get("sentAt")
+        for call in calls:
+            if isinstance(call, dict):
+                if sent_at is not None:
+                    call.setdefault("sentAt", sent_at)
+                own = call.get("context")
+                if isinstance(shared_context, dict) and (own is None or isinstance(own, dict)):
+                    call["context"] = {**shared_context, **(own or {})}
+        return await _collect(request, calls, single_type=None, write_key=body.get("writeKey"))
+
+    return api

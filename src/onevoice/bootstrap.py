@@ -1,0 +1,65 @@
+"""The one place adapters are built from settings and wired to the use cases."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from functools import partial
+
+from onevoice.config import Settings
+from onevoice.domain.identifiers import match_key
+from onevoice.services.clock import Clock, utc_now
+from onevoice.services.collect import Collector
+from onevoice.services.keys import Keys
+from onevoice.services.ports import Store
+from onevoice.services.processing import BackgroundProcessor, Processor
+from onevoice.services.profiles import Profiles
+from onevoice.store import open_store
+
+
+@dataclass
+class Onevoice:
+    """Everything a front end (API, CLI, simulator) needs, built once."""
+
+    settings: Settings
+    store: Store
+    collector: Collector
+    processor: Processor
+    background: BackgroundProcessor
+    profiles: Profiles
+    keys: Keys
+
+    def close(self) -> None:
+        self.background.stop()
+        self.store.close()
+
+
+def bootstrap(
+    settings: Settings, *, clock: Clock = utc_now, store: Store | None = None
+) -> Onevoice:
+    """Build onevoice. The background processor is not started; ``serve`` starts it."""
+    store = store or open_store(
+        settings.database_url, sqlite_synchronous=settings.sqlite_synchronous.upper()
+    )
+    secret = (settings.secret_key or store.meta("secret_key", secrets.token_hex(32))).encode()
+    key_of = partial(match_key, secret=secret)
+    processor = Processor(
+        store,
+        key_of,
+        clock,
+        identity_rules=settings.identity_rules(),
+        profile_rules=settings.profile_rules(),
+        batch_size=settings.process_batch_size,
+    )
+    background = BackgroundProcessor(processor)
+    collector = Collector(store, clock, max_future=settings.max_future, on_append=background.notify)
+    profiles = Profiles(
+        store,
+        key_of,
+        clock,
+        sync=background.sync,
+        profile_rules=settings.profile_rules(),
+        identity_rules=settings.identity_rules(),
+        lock=processor.lock,
+    )
+    return Onevoice(settings, store, collector, processor, background, profiles, Keys(store, clock))

@@ -1,0 +1,169 @@
+"""The ``onevoice`` command: serve, keys, import, simulate, bench, process, merges."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from onevoice.bootstrap import Onevoice, bootstrap
+from onevoice.config import Settings
+from onevoice.domain.errors import OnevoiceError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def database_option(func: F) -> F:
+    return click.option(
+        "--database",
+        "database",
+        default=None,
+        help="SQLite path or postgresql:// URL (default: ONEVOICE_DATABASE_URL or ./onevoice.db)",
+    )(func)
+
+
+def settings_from(**overrides: object) -> Settings:
+    return Settings.from_env(os.environ, **overrides)
+
+
+@contextmanager
+def opened(database: str | None) -> Iterator[Onevoice]:
+    """Bootstrap onevoice for one command; errors become one line and exit code 2."""
+    ov = None
+    try:
+        ov = bootstrap(settings_from(database_url=database))
+        yield ov
+    except OnevoiceError as error:
+        where = f" ({error.field})" if error.field else ""
+        click.echo(f"error{where}: {error.message}", err=True)
+        sys.exit(2)
+    finally:
+        if ov is not None:
+            ov.close()
+
+
+@click.group()
+@click.version_option(package_name="onevoice")
+def main() -> None:
+    """onevoice — listen on every channel, answer with one voice."""
+
+
+@main.command()
+@click.option("--host", default=None, help="listen address (default 127.0.0.1)")
+@click.option("--port", type=int, default=None, help="port (default 8000)")
+@database_option
+@click.option(
+    "--demo", is_flag=True, help="load a simulated demo world first if the database is empty"
+)
+def serve(host: str | None, port: int | None, database: str | None, demo: bool) -> None:
+    """Run the API (and the Studio as it lands) on one process."""
+    import uvicorn
+
+    from onevoice.api.app import create_app
+
+    settings = settings_from(database_url=database, host=host, port=port)
+    try:
+        ov = bootstrap(settings)
+    except OnevoiceError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(2)
+    if demo:
+        from onevoice.demo import load_demo
+
+        load_demo(ov, echo=click.echo)
+    click.echo(
+        f"onevoice on http://{settings.host}:{settings.port}  (API docs at /docs; "
+        f"database {ov.store.backend}: {settings.database_url})",
+        err=True,
+    )
+    try:
+        uvicorn.run(
+            create_app(ov),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,
+        )
+    finally:
+        ov.close()
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command("create")
+@click.option("--kind", type=click.Choice(["write", "server", "admin"]), required=True)
+@click.option("--name", required=True, help="the source (or person) the key is for")
+@database_option
+def keys_create(kind: str, name: str, database: str | None) -> None:
+    """Print a new key, alone on stdout (it is not shown again)."""
+    with opened(database) as ov:
+        record, token = ov.keys.create(kind, name)
+        click.echo(token)
+        click.echo(f"created {record.kind} key {record.key_id} for {record.name!r}", err=True)
+
+
+@keys.command("list")
+@database_option
+def keys_list(database: str | None) -> None:
+    """List keys (ids, kinds, names; never the secrets)."""
+    with opened(database) as ov:
+        for k in ov.keys.list():
+            state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+            click.echo(f"{k.key_id}\t{k.kind}\t{k.name}\t{state}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@database_option
+def keys_revoke(key_id: str, database: str | None) -> None:
+    """Revoke a key by its id; it stops working at once."""
+    with opened(database) as ov:
+        ov.keys.revoke(key_id)
+        click.echo(f"revoked {key_id}", err=True)
+
+
+@main.command()
+@database_option
+def process(database: str | None) -> None:
+    """File every waiting event under its person (what the server does continuously)."""
+    with opened(database) as ov:
+        done = ov.processor.run_until_idle()
+        click.echo(f"processed {done} events", err=True)
+
+
+@main.group()
+def merges() -> None:
+    """Inspect and undo identity merges."""
+
+
+@merges.command("list")
+@click.argument("identifier")
+@database_option
+def merges_list(identifier: str, database: str | None) -> None:
+    """The merges that made the person IDENTIFIER (type:value)."""
+    with opened(database) as ov:
+        for r in ov.profiles.merges(identifier):
+            undone = f" undone {r.undone_at:%Y-%m-%d %H:%M}" if r.undone_at else ""
+            m = r.merge
+            click.echo(f"{r.merge_id}\t{m.loser} -> {m.winner}\t{m.rule}\t{m.message_id}{undone}")
+
+
+@merges.command("undo")
+@click.argument("merge_id", type=int)
+@database_option
+def merges_undo(merge_id: int, database: str | None) -> None:
+    """Undo merge MERGE_ID: the merged-away person gets its identifiers and events back."""
+    with opened(database) as ov:
+        stays, restored = ov.profiles.undo_merge(merge_id)
+        click.echo(f"split {restored} back out of {stays}", err=True)
+
+
+if __name__ == "__main__":
+    main()

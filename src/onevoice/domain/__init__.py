@@ -1,0 +1,1 @@
+"""The pure core: plain data and functions, standard library only."""

@@ -1,0 +1,388 @@
+"""Events in the shape of the Segment Tracking API, validated and normalised.
+
+``parse_event`` turns one raw call (a JSON object) into an :class:`Event` or raises
+:class:`InvalidEvent` naming the field. It decides the channel, corrects the client's
+clock with ``sentAt`` the way Segment does, and gathers every identifier the event
+carries (``userId``, ``anonymousId``, ``context.identifiers``, email/phone/crm_id traits,
+``context.device.id``).
+
+>>> from datetime import datetime, timezone
+>>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+>>> e = parse_event({"type": "page", "anonymousId": "a1", "messageId": "m1"}, received_at=now)
+>>> (e.channel, [str(i) for i in e.identifiers])
+('web', ['anonymousId:a1'])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from onevoice.domain import identifiers as ids
+from onevoice.domain.errors import InvalidEvent, InvalidIdentifier
+from onevoice.domain.identifiers import Identifier
+
+EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
+CHANNELS = (
+    "web",
+    "app",
+    "email",
+    "sms",
+    "push",
+    "call_centre",
+    "chat",
+    "branch",
+    "social",
+    "ivr",
+    "other",
+)
+_CHANNEL_ALIASES = {
+    "call_center": "call_centre",
+    "callcentre": "call_centre",
+    "callcenter": "call_centre",
+    "contact_centre": "call_centre",
+    "contact_center": "call_centre",
+    "phone": "call_centre",
+    "mobile": "app",
+    "ios": "app",
+    "android": "app",
+    "browser": "web",
+    "store": "branch",
+    "server": "other",
+}
+_MOBILE_OS = ("ios", "android", "ipados")
+_TRAIT_IDENTIFIERS = (ids.EMAIL, ids.PHONE, ids.CRM_ID)
+MAX_MESSAGE_ID_LENGTH = 256
+MAX_NAME_LENGTH = 512
+
+UTC = UTC
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One accepted interaction. Immutable; ``timestamp`` is when it happened (UTC)."""
+
+    message_id: str
+    type: str
+    channel: str
+    timestamp: datetime
+    received_at: datetime
+    identifiers: tuple[Identifier, ...]
+    name: str | None = None
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    previous_id: str | None = None
+    group_id: str | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    traits: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = field(default_factory=dict)
+    integrations: Mapping[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-ready dict in Segment's shape, plus onevoice's ``channel`` and ids."""
+        record: dict[str, Any] = {
+            "messageId": self.message_id,
+            "type": self.type,
+            "channel": self.channel,
+            "timestamp": format_time(self.timestamp),
+            "receivedAt": format_time(self.received_at),
+            "identifiers": [{"type": i.type, "value": i.value} for i in self.identifiers],
+        }
+        optional: dict[str, Any] = {
+            "event" if self.type == "track" else "name": self.name,
+            "userId": self.user_id,
+            "anonymousId": self.anonymous_id,
+            "previousId": self.previous_id,
+            "groupId": self.group_id,
+            "properties": dict(self.properties) or None,
+            "traits": dict(self.traits) or None,
+            "context": dict(self.context) or None,
+            "integrations": dict(self.integrations) or None,
+            "source": self.source or None,
+        }
+        record.update((k, v) for k, v in optional.items() if v is not None)
+        return record
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Event:
+        """Rebuild an event stored by :meth:`to_record` (no validation: it was validated)."""
+        return cls(
+            message_id=record["messageId"],
+            type=record["type"],
+            channel=record["channel"],
+            timestamp=parse_time(record["timestamp"], "timestamp"),
+            received_at=parse_time(record["receivedAt"], "receivedAt"),
+            identifiers=tuple(Identifier(i["type"], i["value"]) for i in record["identifiers"]),
+            name=record.get("event") if record["type"] == "track" else record.get("name"),
+            user_id=record.get("userId"),
+            anonymous_id=record.get("anonymousId"),
+            previous_id=record.get("previousId"),
+            group_id=record.get("groupId"),
+            properties=record.get("properties") or {},
+            traits=record.get("traits") or {},
+            context=record.get("context") or {},
+            integrations=record.get("integrations") or {},
+            source=record.get("source") or "",
+        )
+
+    @property
+    def all_traits(self) -> Mapping[str, Any]:
+        """What the event says about the person: ``traits`` and ``context.traits``."""
+        context_traits = self.context.get("traits")
+        if self.type == "group":
+            # group traits describe the group (a company), not the person
+            return context_traits if isinstance(context_traits, dict) else {}
+        if isinstance(context_traits, dict) and context_traits:
+            return {**context_traits, **self.traits}
+        return self.traits
+
+
+def format_time(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and a ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_time(value: object, field_name: str) -> datetime:
+    """Parse an ISO 8601 timestamp; a time without an offset is taken as UTC."""
+    if not isinstance(value, str):
+        raise InvalidEvent(f"{field_name} must be an ISO 8601 string", field=field_name)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidEvent(
+            f"{field_name} {value!r} is not an ISO 8601 date-time", field=field_name
+        ) from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def parse_event(
+    raw: object,
+    *,
+    received_at: datetime,
+    source: str = "",
+    max_future: timedelta = timedelta(hours=24),
+    default_type: str | None = None,
+) -> Event:
+    """Validate and normalise one raw Segment call. Raises :class:`InvalidEvent`."""
+    if not isinstance(raw, dict):
+        raise InvalidEvent("an event must be a JSON object", field=None)
+    event_type = raw.get("type", default_type)
+    if default_type is not None and event_type != default_type:
+        raise InvalidEvent(
+            f"type {event_type!r} does not match the endpoint /v1/{default_type}", field="type"
+        )
+    if event_type not in EVENT_TYPES:
+        raise InvalidEvent(
+            f"type must be one of {', '.join(EVENT_TYPES)}, not {event_type!r}", field="type"
+        )
+    context = _object(raw, "context")
+    properties = _object(raw, "properties")
+    traits = _object(raw, "traits")
+    integrations = _object(raw, "integrations")
+
+    user_id = _optional_id(raw, "userId")
+    anonymous_id = _optional_id(raw, "anonymousId")
+    name = _name(raw, event_type)
+    previous_id = _optional_id(raw, "previousId")
+    group_id = _optional_id(raw, "groupId")
+    if event_type == "alias":
+        if previous_id is None:
+            raise InvalidEvent("alias needs previousId", field="previousId")
+        if user_id is None:
+            raise InvalidEvent("alias needs userId", field="userId")
+    if event_type == "group" and group_id is None:
+        raise InvalidEvent("group needs groupId", field="groupId")
+
+    timestamp = _event_time(raw, received_at)
+    if timestamp - received_at > max_future:
+        raise InvalidEvent(
+            f"timestamp {format_time(timestamp)} is more than {max_future} in the future",
+            field="timestamp",
+        )
+    found = _identifiers(user_id, anonymous_id, traits if event_type != "group" else {}, context)
+    if not found:
+        raise InvalidEvent(
+            "an event needs userId or anonymousId (or an identifier in context.identifiers)",
+            field="userId",
+        )
+    return Event(
+        message_id=_message_id(raw, received_at),
+        type=event_type,
+        channel=infer_channel(event_type, context),
+        timestamp=timestamp,
+        received_at=received_at,
+        identifiers=found,
+        name=name,
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        previous_id=previous_id,
+        group_id=group_id,
+        properties=properties,
+        traits=traits,
+        context=context,
+        integrations=integrations,
+        source=source,
+    )
+
+
+def infer_channel(event_type: str, context: Mapping[str, Any]) -> str:
+    """``context.channel`` if given (validated), else inferred from the call and its context."""
+    given = context.get("channel")
+    if given is not None:
+        if not isinstance(given, str):
+            raise InvalidEvent("context.channel must be a string", field="context.channel")
+        name = given.strip().lower().replace("-", "_").replace(" ", "_")
+        name = _CHANNEL_ALIASES.get(name, name)
+        if name not in CHANNELS:
+            raise InvalidEvent(
+                f"context.channel {given!r} is not one of {', '.join(CHANNELS)}",
+                field="context.channel",
+            )
+        return name
+    if event_type == "screen" or _is_mobile(context):
+        return "app"
+    if event_type == "page" or "page" in context or "userAgent" in context:
+        return "web"
+    return "other"
+
+
+def _is_mobile(context: Mapping[str, Any]) -> bool:
+    if isinstance(context.get("app"), dict):
+        return True
+    device = context.get("device")
+    os_info = context.get("os")
+    if isinstance(device, dict) and (
+        str(device.get("type", "")).lower() in _MOBILE_OS or "advertisingId" in device
+    ):
+        return True
+    return isinstance(os_info, dict) and str(os_info.get("name", "")).lower() in _MOBILE_OS
+
+
+def _object(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidEvent(f"{key} must be a JSON object", field=key)
+    return value
+
+
+def _optional_id(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise InvalidEvent(f"{key} must be a string", field=key)
+    text = str(value).strip()
+    if len(text) > ids.MAX_VALUE_LENGTH:
+        raise InvalidEvent(f"{key} is longer than {ids.MAX_VALUE_LENGTH} characters", field=key)
+    return text or None
+
+
+def _name(raw: Mapping[str, Any], event_type: str) -> str | None:
+    key = "event" if event_type == "track" else "name"
+    value = raw.get(key)
+    if value is None and event_type == "track":
+        raise InvalidEvent("track needs an event name", field="event")
+    if value is None:
+        return None
+    if not isinstance(value, str) or (event_type == "track" and not value.strip()):
+        raise InvalidEvent(f"{key} must be a non-empty string", field=key)
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidEvent(f"{key} is longer than {MAX_NAME_LENGTH} characters", field=key)
+    return value
+
+
+def _event_time(raw: Mapping[str, Any], received_at: datetime) -> datetime:
+    """When it happened, corrected for the client's clock skew (Segment's rule)."""
+    if raw.get("timestamp") is None:
+        return received_at
+    timestamp = parse_time(raw["timestamp"], "timestamp")
+    if raw.get("sentAt") is not None:
+        sent_at = parse_time(raw["sentAt"], "sentAt")
+        skew = received_at - sent_at
+        if abs(skew) > timedelta(seconds=1):
+            return timestamp + skew
+    return timestamp
+
+
+def _message_id(raw: Mapping[str, Any], received_at: datetime) -> str:
+    value = raw.get("messageId")
+    if value is None or value == "":
+        if raw.get("timestamp") is None:
+            return f"ov-{uuid.uuid4().hex}"
+        # a retried body without a messageId still deduplicates: its content is its id
+        canonical = json.dumps(
+            {k: v for k, v in raw.items() if k not in ("sentAt", "writeKey")},
+            sort_keys=True,
+            default=str,
+        )
+        return "ov-" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InvalidEvent("messageId must be a string", field="messageId")
+    text = str(value)
+    if len(text) > MAX_MESSAGE_ID_LENGTH:
+        raise InvalidEvent(
+            f"messageId is longer than {MAX_MESSAGE_ID_LENGTH} characters", field="messageId"
+        )
+    return text
+
+
+def _identifiers(
+    user_id: str | None,
+    anonymous_id: str | None,
+    traits: Mapping[str, Any],
+    context: Mapping[str, Any],
+) -> tuple[Identifier, ...]:
+    found: dict[str, Identifier] = {}
+
+    def add(id_type: str, value: object, where: str) -> None:
+        try:
+            identifier = ids.make(id_type, value)
+        except InvalidIdentifier as error:
+            raise InvalidEvent(f"{where}: {error.message}", field=where) from None
+        found.setdefault(str(identifier), identifier)
+
+    if user_id is not None:
+        add(ids.USER_ID, user_id, "userId")
+    if anonymous_id is not None:
+        add(ids.ANONYMOUS_ID, anonymous_id, "anonymousId")
+    extra = context.get("identifiers")
+    if isinstance(extra, dict):
+        for key, value in extra.items():
+            if value is not None and value != "":
+                add(key, value, f"context.identifiers.{key}")
+    elif isinstance(extra, list):
+        for n, item in enumerate(extra):
+            if not isinstance(item, dict) or "type" not in item or "value" not in item:
+                raise InvalidEvent(
+                    "each of context.identifiers must be {type, value}",
+                    field=f"context.identifiers[{n}]",
+                )
+            add(str(item["type"]), item["value"], f"context.identifiers[{n}]")
+    elif extra is not None:
+        raise InvalidEvent(
+            "context.identifiers must be an object or a list", field="context.identifiers"
+        )
+    context_traits = context.get("traits")
+    for where, source in (("traits", traits), ("context.traits", context_traits)):
+        if isinstance(source, dict):
+            for key in _TRAIT_IDENTIFIERS:
+                value = source.get(key)
+                if value is not None and value != "":
+                    add(key, value, f"{where}.{key}")
+    device = context.get("device")
+    if isinstance(device, dict) and device.get("id"):
+        add(ids.DEVICE_ID, device["id"], "context.device.id")
+    return tuple(sorted(found.values(), key=lambda i: (ids.priority(i), i.type, i.value)))

@@ -1,0 +1,1 @@
+"""Use cases (collect, process, look up, undo a merge, manage keys) over the ports."""

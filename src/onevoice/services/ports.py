@@ -1,0 +1,121 @@
+"""The ports the use cases need; ``store/`` implements them for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from onevoice.domain.events import Event
+from onevoice.domain.identifiers import Identifier
+from onevoice.domain.identity import Merge, Node, PersonIdentity, Refusal
+from onevoice.domain.profiles import ProfileState
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProfile:
+    """A person as stored: identity and computed state."""
+
+    profile_id: str
+    identifiers: tuple[Identifier, ...]
+    state: ProfileState
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRecord:
+    """A merge as recorded, with when it happened and whether it was undone."""
+
+    merge_id: int
+    merge: Merge
+    at: datetime
+    undone_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """An API key as stored (only its hash is kept)."""
+
+    key_id: str
+    kind: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(slots=True)
+class ProcessedBatch:
+    """Everything one processing step writes, in one transaction."""
+
+    last_seq: int
+    nodes: list[Node] = field(default_factory=list)
+    people: list[PersonIdentity] = field(default_factory=list)
+    states: dict[str, ProfileState] = field(default_factory=dict)
+    merges: list[Merge] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    assignments: list[tuple[int, str]] = field(default_factory=list)
+    at: datetime | None = None
+
+
+@dataclass(slots=True)
+class UndoPlan:
+    """The writes that undo one merge: who gets which identifiers, events and state."""
+
+    merge_id: int
+    at: datetime
+    people: list[PersonIdentity]
+    states: dict[str, ProfileState]
+    node_moves: list[tuple[str, str]]
+    event_moves: list[tuple[int, str]]
+
+
+class Store(Protocol):
+    """Persistence behind one interface. Every write is one transaction."""
+
+    backend: str
+
+    def close(self) -> None: ...
+
+    # events
+    def append_events(self, events: Sequence[Event]) -> int:
+        """Durably append; an already stored ``messageId`` is ignored. Returns how many were new."""
+        ...
+
+    def read_events(self, after_seq: int, limit: int) -> list[tuple[int, Event]]: ...
+    def last_seq(self) -> int: ...
+    def cursor(self, name: str) -> int: ...
+    def count_events(self) -> int: ...
+
+    # identity and profiles
+    def load_identity(self, keys: Collection[str]) -> tuple[list[Node], list[PersonIdentity]]: ...
+    def load_people(self, profile_ids: Collection[str]) -> list[PersonIdentity]: ...
+    def load_states(self, profile_ids: Collection[str]) -> dict[str, ProfileState]: ...
+    def commit_batch(self, batch: ProcessedBatch, cursor_name: str) -> None: ...
+    def profile_id_for_key(self, key: str) -> str | None: ...
+    def current_profile_id(self, profile_id: str) -> str | None: ...
+    def get_profile(self, profile_id: str) -> StoredProfile | None: ...
+    def timeline(
+        self, profile_id: str, limit: int, before: tuple[str, int] | None
+    ) -> list[tuple[int, dict[str, Any]]]: ...
+    def events_of(self, profile_id: str) -> list[tuple[int, Event]]: ...
+    def nodes_of(self, profile_id: str) -> list[Node]: ...
+    def count_profiles(self) -> int: ...
+
+    # merges
+    def merges_of(self, profile_id: str) -> list[MergeRecord]: ...
+    def get_merge(self, merge_id: int) -> MergeRecord | None: ...
+    def merge_tree(self, profile_id: str) -> dict[str, str]:
+        """Active merge edges (loser → winner) of everything merged into ``profile_id``."""
+        ...
+
+    def apply_undo(self, plan: UndoPlan) -> None: ...
+
+    # keys and settings
+    def add_key(self, record: KeyRecord, key_hash: str) -> None: ...
+    def find_key(self, key_hash: str) -> KeyRecord | None: ...
+    def list_keys(self) -> list[KeyRecord]: ...
+    def revoke_key(self, key_id: str, at: datetime) -> bool: ...
+    def meta(self, name: str, default: str) -> str:
+        """The stored setting ``name``; stores ``default`` first if there is none."""
+        ...

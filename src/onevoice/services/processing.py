@@ -1,0 +1,176 @@
+"""Processing: file each collected event under one person and keep the profile live.
+
+Events wait in the log until processed; one processing step takes a batch of them,
+resolves identities on an in-memory slice of the graph, folds the events into profile
+states and writes everything (and the events' profile ids, which mark them processed)
+in one transaction — so a crash mid-step redoes the step and never counts twice.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from onevoice.domain import profiles
+from onevoice.domain.events import Event
+from onevoice.domain.identifiers import ANONYMOUS_ID, USER_ID, Identifier, priority
+from onevoice.domain.identity import ALIAS, SAME_EVENT, IdentityGraph, IdentityRules
+from onevoice.domain.profiles import ProfileRules, ProfileState
+from onevoice.services.clock import Clock
+from onevoice.services.ports import ProcessedBatch, Store
+
+CURSOR = "profiles"
+
+
+def new_profile_id() -> str:
+    """Time-ordered ids, so the older person's id is the one that survives a merge."""
+    return f"p{time.time_ns() // 1_000_000:011x}{os.urandom(5).hex()}"
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    events: int
+    merges: int
+    new_profiles: int
+
+
+class Processor:
+    """Turns the event log into identities and profiles, one batch at a time."""
+
+    def __init__(
+        self,
+        store: Store,
+        key_of: Callable[[Identifier], str],
+        clock: Clock,
+        *,
+        identity_rules: IdentityRules = IdentityRules(),
+        profile_rules: ProfileRules = ProfileRules(),
+        batch_size: int = 2000,
+        new_id: Callable[[], str] = new_profile_id,
+    ) -> None:
+        self._store = store
+        self._key_of = key_of
+        self._clock = clock
+        self._identity_rules = identity_rules
+        self._profile_rules = profile_rules
+        self._batch_size = batch_size
+        self._new_id = new_id
+        self.lock = threading.RLock()
+
+    def step(self) -> StepResult:
+        """Process one batch of waiting events; ``events == 0`` when none wait."""
+        with self.lock:
+            rows = self._store.read_events(0, self._batch_size)
+            if not rows:
+                return StepResult(0, 0, 0)
+            return self._process(rows)
+
+    def run_until_idle(self) -> int:
+        """Process until no event waits; return how many were processed."""
+        total = 0
+        while (done := self.step().events) > 0:
+            total += done
+        return total
+
+    def _process(self, rows: list[tuple[int, Event]]) -> StepResult:
+        keys: set[str] = set()
+        for _seq, event in rows:
+            keys.update(self._key_of(i) for i in event.identifiers)
+            if event.previous_id:
+                keys.update(self._key_of(i) for i in _alias_candidates(event.previous_id))
+        graph = IdentityGraph(self._identity_rules, self._new_id, self._key_of)
+        graph.load(*self._store.load_identity(keys))
+        assigned: list[tuple[int, Event, str]] = []
+        created = 0
+        for seq, event in rows:
+            identifiers = list(event.identifiers)
+            rule = SAME_EVENT
+            if event.type == "alias" and event.previous_id:
+                identifiers.append(_previous(graph, event.previous_id))
+                identifiers.sort(key=lambda i: (priority(i), i.type, i.value))
+                rule = ALIAS
+            resolution = graph.resolve(identifiers, event.message_id, rule=rule)
+            created += resolution.created
+            assigned.append((seq, event, resolution.profile_id))
+        changes = graph.take_changes()
+        final = [(seq, event, graph.current(pid)) for seq, event, pid in assigned]
+        touched = {pid for _s, _e, pid in final} | {m.loser for m in changes.merges}
+        states: dict[str, ProfileState] = {}
+        for pid, state in self._store.load_states(touched).items():
+            current = graph.current(pid)
+            states[current] = profiles.merge(states.get(current, profiles.EMPTY), state)
+        for _seq, event, pid in final:
+            states[pid] = profiles.apply(
+                states.get(pid, profiles.EMPTY), event, self._profile_rules
+            )
+        batch = ProcessedBatch(
+            last_seq=rows[-1][0],
+            nodes=changes.nodes,
+            people=changes.people,
+            states=states,
+            merges=changes.merges,
+            refusals=changes.refusals,
+            assignments=[(seq, pid) for seq, _e, pid in final],
+            at=self._clock(),
+        )
+        self._store.commit_batch(batch, CURSOR)
+        return StepResult(len(rows), len(changes.merges), created)
+
+
+def _alias_candidates(previous_id: str) -> list[Identifier]:
+    return [Identifier(ANONYMOUS_ID, previous_id), Identifier(USER_ID, previous_id)]
+
+
+def _previous(graph: IdentityGraph, previous_id: str) -> Identifier:
+    """``previousId`` names a known userId if there is one, else an anonymousId."""
+    as_user = Identifier(USER_ID, previous_id)
+    as_anonymous = Identifier(ANONYMOUS_ID, previous_id)
+    if graph.key(as_anonymous) not in graph.nodes and graph.key(as_user) in graph.nodes:
+        return as_user
+    return as_anonymous
+
+
+class BackgroundProcessor:
+    """Runs a :class:`Processor` on a thread, woken whenever events are appended."""
+
+    def __init__(self, processor: Processor, *, idle_wait: float = 1.0) -> None:
+        self.processor = processor
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._idle_wait = idle_wait
+        self._thread: threading.Thread | None = None
+        self.errors = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="onevoice-processor", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def sync(self) -> None:
+        """Read-your-writes: process whatever waits before answering a read."""
+        self.processor.run_until_idle()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        import logging
+
+        log = logging.getLogger("onevoice.processing")
+        while not self._stop.is_set():
+            self._wake.wait(self._idle_wait)
+            self._wake.clear()
+            try:
+                self.processor.run_until_idle()
+            except Exception:  # isolation point: log, count, retry on the next wake
+                self.errors += 1
+                log.exception("processing step failed; it will be retried")
+                time.sleep(0.5)

@@ -1,0 +1,42 @@
+"""PostgreSQL for production: a connection pool, the same SQL as SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from psycopg_pool import ConnectionPool
+
+from onevoice.store.migrate import migrate
+from onevoice.store.sql import Cursor, SqlStore
+
+_MIGRATION_LOCK = 741_776_001  # pg_advisory_xact_lock id: one migrator at a time
+
+
+class PostgresStore(SqlStore):
+    backend = "postgres"
+    placeholder = "%s"
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        self.url = url
+        self._pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True)
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+
+            def run_script(sql: str) -> None:
+                cur.execute(sql.encode())
+
+            migrate("postgres", cur, run_script)
+
+    @contextmanager
+    def _write(self) -> Iterator[Cursor]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    @contextmanager
+    def _read(self) -> Iterator[Cursor]:
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            yield cur
+
+    def close(self) -> None:
+        self._pool.close()

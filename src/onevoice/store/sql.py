@@ -1,0 +1,486 @@
+"""The SQL both backends share. Each backend supplies connections and its placeholder.
+
+Queries are written once with ``?`` placeholders; the PostgreSQL backend rewrites them to
+``%s``. Everything both engines support (``ON CONFLICT``, recursive CTEs, partial
+indexes) is used as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+import orjson
+
+from onevoice.domain.events import Event, format_time, parse_time
+from onevoice.domain.identifiers import Identifier
+from onevoice.domain.identity import Merge, Node, PersonIdentity
+from onevoice.domain.profiles import ProfileState
+from onevoice.services.ports import (
+    KeyRecord,
+    MergeRecord,
+    ProcessedBatch,
+    StoredProfile,
+    UndoPlan,
+)
+
+_CHUNK = 500
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def execute(self, sql: Any, params: Sequence[Any] = ...) -> Any: ...
+    def executemany(self, sql: Any, params: Any) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class SqlStore:
+    """The shared implementation of the ``Store`` port."""
+
+    backend = "sql"
+    placeholder = "?"
+
+    # -- what a backend provides -------------------------------------------------------
+    def _write(self) -> AbstractContextManager[Cursor]:
+        raise NotImplementedError
+
+    def _read(self) -> AbstractContextManager[Cursor]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _q(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def _marks(self, n: int) -> str:
+        return ",".join([self.placeholder] * n)
+
+    # -- events ------------------------------------------------------------------------
+    def append_events(self, events: Sequence[Event]) -> int:
+        rows = [
+            (
+                e.message_id,
+                e.type,
+                e.channel,
+                format_time(e.timestamp),
+                format_time(e.received_at),
+                dumps(e.to_record()),
+            )
+            for e in events
+        ]
+        sql = self._q(
+            "INSERT INTO events (message_id, type, channel, ts, received_at, body) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"
+        )
+        with self._write() as cur:
+            cur.executemany(sql, rows)
+            return max(cur.rowcount, 0)
+
+    def read_events(self, after_seq: int, limit: int) -> list[tuple[int, Event]]:
+        sql = self._q(
+            "SELECT seq, body FROM events WHERE profile_id IS NULL AND seq > ? ORDER BY seq LIMIT ?"
+        )
+        with self._read() as cur:
+            cur.execute(sql, (after_seq, limit))
+            return [(seq, Event.from_record(loads(body))) for seq, body in cur.fetchall()]
+
+    def last_seq(self) -> int:
+        with self._read() as cur:
+            cur.execute("SELECT COALESCE(MAX(seq), 0) FROM events")
+            return int(cur.fetchone()[0])
+
+    def cursor(self, name: str) -> int:
+        with self._read() as cur:
+            cur.execute(self._q("SELECT seq FROM cursors WHERE name = ?"), (name,))
+            row = cur.fetchone()
+            return int(row[0]) if row else 0
+
+    def count_events(self) -> int:
+        with self._read() as cur:
+            cur.execute("SELECT COUNT(*) FROM events")
+            return int(cur.fetchone()[0])
+
+    def count_profiles(self) -> int:
+        with self._read() as cur:
+            cur.execute("SELECT COUNT(*) FROM profiles")
+            return int(cur.fetchone()[0])
+
+    # -- identity and profiles -----------------------------------------------------------
+    def load_identity(self, keys: Collection[str]) -> tuple[list[Node], list[PersonIdentity]]:
+        nodes: list[Node] = []
+        with self._read() as cur:
+            for chunk in _chunks(list(keys)):
+                cur.execute(
+                    self._q(
+                        "SELECT key, type, profile_id, origin_profile_id, seen_with, shared "
+                        f"FROM nodes WHERE key IN ({self._marks(len(chunk))})"
+                    ),
+                    chunk,
+                )
+                nodes.extend(
+                    Node(k, t, p, o, set(loads(s)), bool(sh))
+                    for k, t, p, o, s, sh in cur.fetchall()
+                )
+        people = self.load_people({n.profile_id for n in nodes})
+        return nodes, people
+
+    def load_people(self, profile_ids: Collection[str]) -> list[PersonIdentity]:
+        people: list[PersonIdentity] = []
+        with self._read() as cur:
+            for chunk in _chunks(list(profile_ids)):
+                cur.execute(
+                    self._q(
+                        "SELECT profile_id, uniques, identifiers, blocked FROM profiles "
+                        f"WHERE profile_id IN ({self._marks(len(chunk))})"
+                    ),
+                    chunk,
+                )
+                people.extend(
+                    PersonIdentity(
+                        p, loads(u), [Identifier(t, v) for t, v in loads(i)], set(loads(b))
+                    )
+                    for p, u, i, b in cur.fetchall()
+                )
+        return people
+
+    def load_states(self, profile_ids: Collection[str]) -> dict[str, ProfileState]:
+        states: dict[str, ProfileState] = {}
+        with self._read() as cur:
+            for chunk in _chunks(list(profile_ids)):
+                cur.execute(
+                    self._q(
+                        "SELECT profile_id, state FROM profiles "
+                        f"WHERE profile_id IN ({self._marks(len(chunk))})"
+                    ),
+                    chunk,
+                )
+                for pid, state in cur.fetchall():
+                    states[pid] = ProfileState.from_record(loads(state))
+        return states
+
+    def commit_batch(self, batch: ProcessedBatch, cursor_name: str) -> None:
+        at = format_time(batch.at) if batch.at else ""
+        with self._write() as cur:
+            if batch.merges:
+                cur.executemany(
+                    self._q(
+                        "INSERT INTO merges (winner, loser, rule, message_id, via, at) "
+                        "VALUES (?, ?, ?, ?, ?, ?)"
+                    ),
+                    [(m.winner, m.loser, m.rule, m.message_id, m.via, at) for m in batch.merges],
+                )
+                moves = [(m.winner, m.loser) for m in batch.merges]
+                cur.executemany(
+                    self._q("UPDATE nodes SET profile_id = ? WHERE profile_id = ?"), moves
+                )
+                cur.executemany(
+                    self._q("UPDATE events SET profile_id = ? WHERE profile_id = ?"), moves
+                )
+                cur.executemany(
+                    self._q("DELETE FROM profiles WHERE profile_id = ?"),
+                    [(m.loser,) for m in batch.merges],
+                )
+            if batch.refusals:
+                cur.executemany(
+                    self._q(
+                        "INSERT INTO refusals (profile_id, other_profile_id, reason, message_id, "
+                        "via, at) VALUES (?, ?, ?, ?, ?, ?)"
+                    ),
+                    [
+                        (r.profile_id, r.other_profile_id, r.reason, r.message_id, r.via, at)
+                        for r in batch.refusals
+                    ],
+                )
+            if batch.nodes:
+                cur.executemany(
+                    self._q(
+                        "INSERT INTO nodes (key, type, profile_id, origin_profile_id, seen_with, "
+                        "shared) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                        "profile_id = excluded.profile_id, seen_with = excluded.seen_with, "
+                        "shared = excluded.shared"
+                    ),
+                    [
+                        (
+                            n.key,
+                            n.type,
+                            n.profile_id,
+                            n.origin_profile_id,
+                            dumps(sorted(n.seen_with)),
+                            int(n.shared),
+                        )
+                        for n in batch.nodes
+                    ],
+                )
+            self._upsert_people(cur, batch.people, batch.states, at)
+            if batch.assignments:
+                cur.executemany(
+                    self._q("UPDATE events SET profile_id = ? WHERE seq = ?"),
+                    [(pid, seq) for seq, pid in batch.assignments],
+                )
+            cur.execute(
+                self._q(
+                    "INSERT INTO cursors (name, seq) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq"
+                ),
+                (cursor_name, batch.last_seq),
+            )
+
+    def _upsert_people(
+        self,
+        cur: Cursor,
+        people: Sequence[PersonIdentity],
+        states: dict[str, ProfileState],
+        at: str,
+    ) -> None:
+        by_id = {p.profile_id: p for p in people}
+        missing = [pid for pid in states if pid not in by_id]
+        if missing:  # a state changed without an identity change: keep the identity as is
+            by_id.update((p.profile_id, p) for p in self.load_people(missing))
+        rows = []
+        for pid, person in by_id.items():
+            state = states.get(pid)
+            rows.append(
+                (
+                    pid,
+                    dumps(person.uniques),
+                    dumps([[i.type, i.value] for i in person.identifiers]),
+                    dumps(sorted(person.blocked)),
+                    dumps((state or ProfileState()).to_record()),
+                    at,
+                    1 if state is not None else 0,
+                )
+            )
+        cur.executemany(
+            self._q(
+                "INSERT INTO profiles (profile_id, uniques, identifiers, blocked, state, "
+                "updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (profile_id) DO UPDATE SET "
+                "uniques = excluded.uniques, identifiers = excluded.identifiers, "
+                "blocked = excluded.blocked, updated_at = excluded.updated_at, "
+                "state = CASE WHEN ? = 1 THEN excluded.state ELSE profiles.state END"
+            ),
+            rows,
+        )
+
+    def profile_id_for_key(self, key: str) -> str | None:
+        with self._read() as cur:
+            cur.execute(self._q("SELECT profile_id FROM nodes WHERE key = ?"), (key,))
+            row = cur.fetchone()
+            return str(row[0]) if row else None
+
+    def current_profile_id(self, profile_id: str) -> str | None:
+        with self._read() as cur:
+            seen = profile_id
+            for _ in range(1000):
+                cur.execute(self._q("SELECT 1 FROM profiles WHERE profile_id = ?"), (seen,))
+                if cur.fetchone():
+                    return seen
+                cur.execute(
+                    self._q("SELECT winner FROM merges WHERE loser = ? AND undone_at IS NULL"),
+                    (seen,),
+                )
+                row = cur.fetchone()
+                if row is None:
+                    return None
+                seen = str(row[0])
+        return None
+
+    def get_profile(self, profile_id: str) -> StoredProfile | None:
+        with self._read() as cur:
+            cur.execute(
+                self._q("SELECT identifiers, state, updated_at FROM profiles WHERE profile_id = ?"),
+                (profile_id,),
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        identifiers = tuple(Identifier(t, v) for t, v in loads(row[0]))
+        updated = parse_time(row[2], "updated_at") if row[2] else datetime.min
+        return StoredProfile(
+            profile_id, identifiers, ProfileState.from_record(loads(row[1])), updated
+        )
+
+    def timeline(
+        self, profile_id: str, limit: int, before: tuple[str, int] | None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        with self._read() as cur:
+            if before is None:
+                cur.execute(
+                    self._q(
+                        "SELECT seq, ts, body FROM events WHERE profile_id = ? "
+                        "ORDER BY ts DESC, seq DESC LIMIT ?"
+                    ),
+                    (profile_id, limit),
+                )
+            else:
+                ts, seq = before
+                cur.execute(
+                    self._q(
+                        "SELECT seq, ts, body FROM events WHERE profile_id = ? "
+                        "AND (ts < ? OR (ts = ? AND seq < ?)) ORDER BY ts DESC, seq DESC LIMIT ?"
+                    ),
+                    (profile_id, ts, ts, seq, limit),
+                )
+            return [(seq, loads(body)) for seq, _ts, body in cur.fetchall()]
+
+    def events_of(self, profile_id: str) -> list[tuple[int, Event]]:
+        with self._read() as cur:
+            cur.execute(
+                self._q("SELECT seq, body FROM events WHERE profile_id = ? ORDER BY seq"),
+                (profile_id,),
+            )
+            return [(seq, Event.from_record(loads(body))) for seq, body in cur.fetchall()]
+
+    def nodes_of(self, profile_id: str) -> list[Node]:
+        with self._read() as cur:
+            cur.execute(
+                self._q(
+                    "SELECT key, type, profile_id, origin_profile_id, seen_with, shared "
+                    "FROM nodes WHERE profile_id = ?"
+                ),
+                (profile_id,),
+            )
+            return [
+                Node(k, t, p, o, set(loads(s)), bool(sh)) for k, t, p, o, s, sh in cur.fetchall()
+            ]
+
+    # -- merges ------------------------------------------------------------------------
+    def _merge_rows(self, where: str, params: Sequence[Any]) -> list[MergeRecord]:
+        with self._read() as cur:
+            cur.execute(
+                self._q(
+                    "SELECT merge_id, winner, loser, rule, message_id, via, at, undone_at "
+                    f"FROM merges WHERE {where} ORDER BY merge_id"
+                ),
+                params,
+            )
+            return [
+                MergeRecord(
+                    int(mid),
+                    Merge(w, lo, rule, msg, via),
+                    parse_time(at, "at"),
+                    parse_time(undone, "undone_at") if undone else None,
+                )
+                for mid, w, lo, rule, msg, via, at, undone in cur.fetchall()
+            ]
+
+    def merges_of(self, profile_id: str) -> list[MergeRecord]:
+        tree = self.merge_tree(profile_id)
+        members = sorted({profile_id, *tree})
+        return self._merge_rows(
+            f"winner IN ({self._marks(len(members))}) OR loser IN ({self._marks(len(members))})",
+            [*members, *members],
+        )
+
+    def get_merge(self, merge_id: int) -> MergeRecord | None:
+        rows = self._merge_rows("merge_id = ?", (merge_id,))
+        return rows[0] if rows else None
+
+    def merge_tree(self, profile_id: str) -> dict[str, str]:
+        with self._read() as cur:
+            cur.execute(
+                self._q(
+                    "WITH RECURSIVE tree(loser, winner) AS ("
+                    " SELECT loser, winner FROM merges WHERE winner = ? AND undone_at IS NULL"
+                    " UNION SELECT m.loser, m.winner FROM merges m JOIN tree t"
+                    " ON m.winner = t.loser WHERE m.undone_at IS NULL)"
+                    " SELECT loser, winner FROM tree"
+                ),
+                (profile_id,),
+            )
+            return {str(lo): str(w) for lo, w in cur.fetchall()}
+
+    def apply_undo(self, plan: UndoPlan) -> None:
+        at = format_time(plan.at)
+        with self._write() as cur:
+            cur.execute(
+                self._q("UPDATE merges SET undone_at = ? WHERE merge_id = ? AND undone_at IS NULL"),
+                (at, plan.merge_id),
+            )
+            cur.executemany(
+                self._q("UPDATE nodes SET profile_id = ? WHERE key = ?"),
+                [(pid, key) for key, pid in plan.node_moves],
+            )
+            cur.executemany(
+                self._q("UPDATE events SET profile_id = ? WHERE seq = ?"),
+                [(pid, seq) for seq, pid in plan.event_moves],
+            )
+            self._upsert_people(cur, plan.people, plan.states, at)
+
+    # -- keys and settings ----------------------------------------------------------------
+    def add_key(self, record: KeyRecord, key_hash: str) -> None:
+        with self._write() as cur:
+            cur.execute(
+                self._q(
+                    "INSERT INTO api_keys (key_id, key_hash, kind, name, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)"
+                ),
+                (record.key_id, key_hash, record.kind, record.name, format_time(record.created_at)),
+            )
+
+    def _key_rows(self, where: str, params: Sequence[Any]) -> list[KeyRecord]:
+        with self._read() as cur:
+            cur.execute(
+                self._q(
+                    "SELECT key_id, kind, name, created_at, revoked_at FROM api_keys "
+                    f"WHERE {where} ORDER BY created_at"
+                ),
+                params,
+            )
+            return [
+                KeyRecord(
+                    kid,
+                    kind,
+                    name,
+                    parse_time(created, "created_at"),
+                    parse_time(revoked, "revoked_at") if revoked else None,
+                )
+                for kid, kind, name, created, revoked in cur.fetchall()
+            ]
+
+    def find_key(self, key_hash: str) -> KeyRecord | None:
+        rows = self._key_rows("key_hash = ?", (key_hash,))
+        return rows[0] if rows else None
+
+    def list_keys(self) -> list[KeyRecord]:
+        return self._key_rows("1 = 1", ())
+
+    def revoke_key(self, key_id: str, at: datetime) -> bool:
+        with self._write() as cur:
+            cur.execute(
+                self._q(
+                    "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"
+                ),
+                (format_time(at), key_id),
+            )
+            return cur.rowcount > 0
+
+    def meta(self, name: str, default: str) -> str:
+        with self._write() as cur:
+            cur.execute(
+                self._q(
+                    "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
+                ),
+                (name, default),
+            )
+            cur.execute(self._q("SELECT value FROM meta WHERE name = ?"), (name,))
+            return str(cur.fetchone()[0])

@@ -1,0 +1,79 @@
+"""The embedded default: one SQLite file in WAL mode, no server.
+
+One writer connection behind a lock (SQLite has one writer anyway) and one reader
+connection per thread, which WAL lets run beside the writer. ``synchronous=FULL`` makes
+a commit durable before the API answers 2xx.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from onevoice.store.migrate import migrate
+from onevoice.store.sql import Cursor, SqlStore
+
+
+class SqliteStore(SqlStore):
+    backend = "sqlite"
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+        self.path = str(path)
+        self._synchronous = synchronous
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._writer = self._connect()
+        with self._lock:
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                migrate("sqlite", self._writer.cursor(), self._run_script)
+                self._writer.execute("COMMIT")
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+
+    def _run_script(self, sql: str) -> None:
+        for statement in sql.split(";"):
+            if statement.strip():
+                self._writer.execute(statement)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA secure_delete=ON")
+        conn.execute("PRAGMA cache_size=-65536")
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Cursor]:
+        with self._lock:
+            cur = self._writer.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[Cursor]:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+            with self._lock:
+                self._readers.append(conn)
+        yield conn.cursor()
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+            self._writer.close()
