@@ -165,5 +165,47 @@ def merges_undo(merge_id: int, database: str | None) -> None:
         click.echo(f"split {restored} back out of {stays}", err=True)
 
 
+@main.command()
+@click.argument("suites", nargs=-1)
+@click.option("--quick", is_flag=True, help="smaller sizes, for a smoke run")
+@click.option(
+    "--postgres",
+    "postgres_url",
+    default=None,
+    help="PostgreSQL URL for the PostgreSQL rows (default: ONEVOICE_BENCH_POSTGRES_URL)",
+)
+def bench(suites: tuple[str, ...], quick: bool, postgres_url: str | None) -> None:
+    """Run benchmarks (default: ingest, lookup, identity) and print a table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from onevoice.benchrunner import DEFAULT_SUITES, discover
+
+    found = discover()
+    if not found:
+        raise click.ClickException("benchmarks run from a source checkout (bench/ not found)")
+    chosen = suites or DEFAULT_SUITES
+    unknown = [s for s in chosen if s not in found]
+    if unknown:
+        raise click.ClickException(
+            f"unknown suite(s) {', '.join(unknown)}; known: {', '.join(sorted(found))}"
+        )
+    options = {
+        "quick": quick,
+        "postgres_url": postgres_url
+        or os.environ.get(
+            "ONEVOICE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    }
+    table = Table(title="onevoice benchmarks")
+    for column in ("benchmark", "result", "target", "note"):
+        table.add_column(column)
+    for name in chosen:
+        click.echo(f"running {name}…", err=True)
+        for row in found[name](options):
+            table.add_row(*(str(row.get(c, "")) for c in ("benchmark", "result", "target", "note")))
+    Console().print(table)
+
+
 if __name__ == "__main__":
     main()
