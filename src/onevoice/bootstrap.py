@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from functools import partial
 
 from onevoice.config import Settings
+from onevoice.domain.errors import InvalidInput
 from onevoice.domain.identifiers import match_key
 from onevoice.services.clock import Clock, utc_now
 from onevoice.services.collect import Collector
@@ -42,6 +45,14 @@ def bootstrap(
         settings.database_url, sqlite_synchronous=settings.sqlite_synchronous.upper()
     )
     secret = (settings.secret_key or store.meta("secret_key", secrets.token_hex(32))).encode()
+    fingerprint = hmac.new(secret, b"onevoice secret fingerprint", hashlib.sha256).hexdigest()
+    if store.meta("secret_fingerprint", fingerprint[:16]) != fingerprint[:16]:
+        store.close()
+        raise InvalidInput(
+            "ONEVOICE_SECRET_KEY is not the key this database was built with; emails and "
+            "phones would stop matching. Use the original key.",
+            field="ONEVOICE_SECRET_KEY",
+        )
     key_of = partial(match_key, secret=secret)
     processor = Processor(
         store,
