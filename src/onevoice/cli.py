@@ -75,6 +75,7 @@ def serve(host: str | None, port: int | None, database: str | None, demo: bool) 
         from onevoice.demo import load_demo
 
         load_demo(ov, echo=click.echo)
+        _print_demo_keys(ov)
     click.echo(
         f"onevoice on http://{settings.host}:{settings.port}  (API docs at /docs; "
         f"database {ov.store.backend}: {settings.database_url})",
@@ -90,6 +91,17 @@ def serve(host: str | None, port: int | None, database: str | None, demo: bool) 
         )
     finally:
         ov.close()
+
+
+def _print_demo_keys(ov: Onevoice) -> None:
+    """Give the demo user keys to play with (new ones each start: secrets are not kept)."""
+    _, write = ov.keys.create("write", "demo website")
+    _, server = ov.keys.create("server", "demo agent desk")
+    _, admin = ov.keys.create("admin", "demo admin")
+    click.echo(
+        f"demo keys (new each start):\n  write  {write}\n  server {server}\n  admin  {admin}",
+        err=True,
+    )
 
 
 @main.group()

@@ -133,3 +133,30 @@ def test_undo_gives_each_person_back_their_own_events(ov: Onevoice) -> None:
 def test_an_unknown_reference_is_not_found(ov: Onevoice) -> None:
     with pytest.raises(NotFound):
         ov.profiles.view("email:nobody@example.com")
+
+
+class CrashingStore:
+    """The real store, except that writing a processed batch fails (a crash mid-step)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def commit_batch(self, *args: Any) -> None:
+        raise OSError("disk unplugged")
+
+
+def test_a_step_that_fails_to_commit_leaves_its_events_waiting_and_counts_nothing(
+    ov: Onevoice,
+) -> None:
+    from onevoice.services.processing import Processor
+
+    collect(ov, *[{"type": "track", "userId": "u1", "event": "x"} for _ in range(5)])
+    crashing = Processor(CrashingStore(ov.store), ov.profiles._key_of, lambda: datetime.now(UTC))
+    with pytest.raises(OSError):
+        crashing.run_until_idle()
+    assert ov.store.count_profiles() == 0
+    assert ov.processor.run_until_idle() == 5
+    assert ov.profiles.view("userId:u1")["event_count"] == 5
