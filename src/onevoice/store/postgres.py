@@ -17,13 +17,26 @@ class PostgresStore(SqlStore):
     backend = "postgres"
     placeholder = "%s"
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 30.0
+    ) -> None:
         self.url = url
-        self._pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True)
+        self._pool = ConnectionPool(
+            url, min_size=min_size, max_size=max_size, timeout=timeout, open=True
+        )
+        try:
+            self._migrate()
+        except BaseException:
+            self._pool.close()
+            raise
+
+    def _migrate(self) -> None:
+        """Apply pending migrations; the advisory lock makes concurrent starters take turns."""
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
 
             def run_script(sql: str) -> None:
+                # no parameters: psycopg sends it as one simple query, several statements allowed
                 cur.execute(sql.encode())
 
             migrate("postgres", cur, run_script)

@@ -69,10 +69,14 @@ class SqlStore:
         raise NotImplementedError
 
     def _q(self, sql: str) -> str:
-        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+        if self.placeholder == "?":
+            return sql
+        # psycopg reads every ``%`` of a query with parameters: a literal one must be doubled
+        return sql.replace("%", "%%").replace("?", self.placeholder)
 
     def _marks(self, n: int) -> str:
-        return ",".join([self.placeholder] * n)
+        """``n`` markers for an ``IN (…)`` list, inside SQL that goes through :meth:`_q`."""
+        return ",".join("?" * n)
 
     # -- events ------------------------------------------------------------------------
     def append_events(self, events: Sequence[Event]) -> int:
@@ -144,22 +148,24 @@ class SqlStore:
         return nodes, people
 
     def load_people(self, profile_ids: Collection[str]) -> list[PersonIdentity]:
-        people: list[PersonIdentity] = []
         with self._read() as cur:
-            for chunk in _chunks(list(profile_ids)):
-                cur.execute(
-                    self._q(
-                        "SELECT profile_id, uniques, identifiers, blocked FROM profiles "
-                        f"WHERE profile_id IN ({self._marks(len(chunk))})"
-                    ),
-                    chunk,
-                )
-                people.extend(
-                    PersonIdentity(
-                        p, loads(u), [Identifier(t, v) for t, v in loads(i)], set(loads(b))
-                    )
-                    for p, u, i, b in cur.fetchall()
-                )
+            return self._people(cur, profile_ids)
+
+    def _people(self, cur: Cursor, profile_ids: Collection[str]) -> list[PersonIdentity]:
+        """People read through ``cur`` (a write reads its own transaction, not a second one)."""
+        people: list[PersonIdentity] = []
+        for chunk in _chunks(list(profile_ids)):
+            cur.execute(
+                self._q(
+                    "SELECT profile_id, uniques, identifiers, blocked FROM profiles "
+                    f"WHERE profile_id IN ({self._marks(len(chunk))})"
+                ),
+                chunk,
+            )
+            people.extend(
+                PersonIdentity(p, loads(u), [Identifier(t, v) for t, v in loads(i)], set(loads(b)))
+                for p, u, i, b in cur.fetchall()
+            )
         return people
 
     def load_states(self, profile_ids: Collection[str]) -> dict[str, ProfileState]:
@@ -254,7 +260,7 @@ class SqlStore:
         by_id = {p.profile_id: p for p in people}
         missing = [pid for pid in states if pid not in by_id]
         if missing:  # a state changed without an identity change: keep the identity as is
-            by_id.update((p.profile_id, p) for p in self.load_people(missing))
+            by_id.update((p.profile_id, p) for p in self._people(cur, missing))
         rows = []
         for pid, person in by_id.items():
             state = states.get(pid)

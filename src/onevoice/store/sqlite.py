@@ -7,6 +7,7 @@ a commit durable before the API answers 2xx.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -27,19 +28,27 @@ class SqliteStore(SqlStore):
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._writer = self._connect()
-        with self._lock:
-            self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                migrate("sqlite", self._writer.cursor(), self._run_script)
-                self._writer.execute("COMMIT")
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
+        try:
+            with self._write() as cur:
+                migrate("sqlite", cur, self._run_script)
+        except BaseException:
+            self._writer.close()
+            raise
 
     def _run_script(self, sql: str) -> None:
-        for statement in sql.split(";"):
-            if statement.strip():
+        """Run a script statement by statement inside the open transaction.
+
+        ``executescript`` would commit first; splitting on every ``;`` would break on one in
+        a comment or a string, so statements end where SQLite says a statement is complete.
+        """
+        statement = ""
+        for piece in re.split("(?<=;)", sql):  # every piece but the last ends with ";"
+            statement += piece
+            if sqlite3.complete_statement(statement):
                 self._writer.execute(statement)
+                statement = ""
+        if statement.strip() and not _only_comments(statement):
+            raise sqlite3.ProgrammingError(f"incomplete SQL statement: {statement.strip()!r}")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -57,10 +66,13 @@ class SqliteStore(SqlStore):
             cur.execute("BEGIN IMMEDIATE")
             try:
                 yield cur
+                cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                # a failed COMMIT must not leave the writer inside a transaction; and some
+                # errors (disk full, I/O) already rolled back, where ROLLBACK would fail too
+                if self._writer.in_transaction:
+                    self._writer.execute("ROLLBACK")
                 raise
-            cur.execute("COMMIT")
 
     @contextmanager
     def _read(self) -> Iterator[Cursor]:
@@ -77,3 +89,7 @@ class SqliteStore(SqlStore):
                 conn.close()
             self._readers.clear()
             self._writer.close()
+
+
+def _only_comments(sql: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in sql.splitlines())
