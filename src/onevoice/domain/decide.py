@@ -1,0 +1,470 @@
+"""Arbitration: the next best action, or — often — none, with every reason kept.
+
+For each action in the catalog, in order: it needs a treatment for the channel; marketing
+is withheld from the universal holdout; its eligibility rule must match (a rule that
+errors is an exclusion *and* an entry in ``Decision.errors``, never a silent no); then
+the contact policy (:mod:`onevoice.domain.policy`). Every refusal is kept as a reason.
+
+Each eligible action is scored by expected value::
+
+    EV = P(positive | features) × value × weight − contact cost − fatigue risk
+    fatigue risk = fatigue_cost × channel points × (1 + current fatigue)
+
+so the risk grows with recent contacts. "No action" is always a candidate with EV 0;
+the best ``k`` actions with EV above 0 are chosen, and none when nothing beats it.
+
+Exploration is Thompson sampling, bounded: with probability ``explore_share`` the ranking
+uses one posterior draw of P, otherwise the posterior mean (``Decision.explored`` says
+which). A per-action random control then withholds a chosen marketing action with
+probability ``control_share``. The probability that the logged first choice was picked
+under this policy (``Decision.propensity``, for off-policy evaluation) is::
+
+    P(a)         = [(1 − e)·1{a is the greedy choice} + e·P_TS(a)] × (1 − c)
+    P(no action) = P_sel(none) + c · Σ P_sel(a) over marketing actions a
+
+where ``P_TS`` — the chance that ``a`` ranks first under Thompson sampling — is estimated by
+Monte Carlo over ``propensity_draws`` posterior draws, seeded from the decision id, so
+the same decision always gets the same answer. Randomness comes only from that seed.
+For ``k > 1`` the propensity is that of the first slot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import Counter
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from onevoice.domain.actions import MARKETING, Action, Catalog, Treatment
+from onevoice.domain.conversation import Conversation, one_voice
+from onevoice.domain.learning.base import Features, Learner
+from onevoice.domain.policy import (
+    DEFAULT_POLICY,
+    Consent,
+    ContactHistory,
+    Policy,
+    Verdict,
+    check,
+    check_action_limits,
+    check_channel,
+    check_cooldowns,
+    check_live,
+    fatigue,
+    refusals,
+)
+
+NO_ACTION = "no_action"
+
+
+@dataclass(frozen=True, slots=True)
+class Arbitration:
+    """Arbitration settings: control groups, exploration and the price of fatigue."""
+
+    holdout_share: float = 0.05
+    holdout_salt: str = "onevoice-holdout"
+    control_share: float = 0.10
+    explore_share: float = 1.0
+    propensity_draws: int = 200
+    fatigue_cost: float = 0.05
+
+
+DEFAULT_ARBITRATION = Arbitration()
+
+
+@dataclass(frozen=True, slots=True)
+class DecideRequest:
+    """What a channel asks, with what the core needs to know about the customer.
+
+    ``customer_key`` is a stable identifier of the person (for the holdout), ``inbound``
+    says the customer is there (a visit, a call) rather than being contacted,
+    ``activation`` is what eligibility rules read and ``features`` what the learner reads.
+    ``signals`` are sentences about the customer's current state worth showing as reasons
+    (e.g. "viewed mortgage pages 3 times this week").
+    """
+
+    decision_id: str
+    customer_key: str
+    channel: str
+    now: datetime
+    k: int = 1
+    inbound: bool = True
+    timezone: str | None = None
+    consent: Consent = field(default_factory=Consent)
+    history: ContactHistory = field(default_factory=ContactHistory)
+    activation: Mapping[str, object] = field(default_factory=dict)
+    features: Features = field(default_factory=dict)
+    signals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One action as arbitration saw it: excluded (by which rule, why) or scored."""
+
+    action_id: str
+    purpose: str
+    excluded_by: str | None = None
+    reasons: tuple[str, ...] = ()
+    probability: float | None = None
+    expected_value: float | None = None
+    score: float | None = None
+    chosen_probability: float | None = None
+    control: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """An action to carry out, in the asking channel's treatment."""
+
+    action_id: str
+    treatment: Treatment
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpressionFailure:
+    """An eligibility rule that failed at run time: count it and show it by the action."""
+
+    action_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer and its full explanation, as it is logged."""
+
+    decision_id: str
+    channel: str
+    at: datetime
+    actions: tuple[Chosen, ...]
+    reasons: tuple[str, ...]
+    candidates: tuple[Candidate, ...]
+    holdout: bool
+    control: bool
+    explored: bool
+    propensity: float
+    model_version: str
+    errors: tuple[ExpressionFailure, ...] = ()
+    honoured: str | None = None
+
+    @property
+    def action_ids(self) -> tuple[str, ...]:
+        return tuple(a.action_id for a in self.actions)
+
+
+def in_holdout(customer_key: str, share: float, salt: str = "onevoice-holdout") -> bool:
+    """Stable membership of the universal holdout: the same customer, the same answer.
+
+    >>> in_holdout("user:42", 0.05) == in_holdout("user:42", 0.05)
+    True
+    """
+    digest = hashlib.sha256(f"{salt}:{customer_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def seed_of(decision_id: str) -> int:
+    """The seed of every random choice made for one decision."""
+    return int.from_bytes(hashlib.sha256(decision_id.encode()).digest()[:8], "big")
+
+
+def decide(
+    catalog: Catalog,
+    request: DecideRequest,
+    learner: Learner,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+    settings: Arbitration = DEFAULT_ARBITRATION,
+    conversation: Conversation | None = None,
+    strong_intents: Set[str] = frozenset(),
+) -> Decision:
+    """Choose up to ``request.k`` actions for one customer on one channel."""
+    holdout = in_holdout(request.customer_key, settings.holdout_share, settings.holdout_salt)
+    voice = one_voice(
+        conversation, request.channel, request.now, catalog, strong_intents=strong_intents
+    )
+    if voice.honour and voice.action_id is not None and conversation is not None:
+        return _honour(
+            catalog[voice.action_id], voice.reason, conversation, request, learner, policy, holdout
+        )
+
+    candidates: list[Candidate] = []
+    errors: list[ExpressionFailure] = []
+    eligible: list[Action] = []
+    by_purpose: dict[str, tuple[Verdict, ...]] = {}
+    for action in catalog:
+        refused = _exclusions(action, catalog, request, policy, holdout, errors, by_purpose)
+        if refused:
+            candidates.append(
+                Candidate(action.id, action.purpose, refused[0][0], tuple(r for _, r in refused))
+            )
+        else:
+            eligible.append(action)
+    if not eligible:
+        return _nothing(
+            request, learner, candidates, errors, holdout, _why_none(request, candidates, holdout)
+        )
+
+    rng = random.Random(seed_of(request.decision_id))
+    ids = [a.id for a in eligible]
+    means = [learner.predict_one(a, request.features) for a in ids]
+    draws = learner.sample(
+        ids, request.features, max(1, settings.propensity_draws), rng.getrandbits(63)
+    )
+    risk = (
+        settings.fatigue_cost
+        * policy.points(request.channel)
+        * (1.0 + fatigue(request.history, request.now, policy))
+    )
+    gains = [a.value * a.weight for a in eligible]
+    costs = [a.cost(request.channel) + risk for a in eligible]
+    explored = rng.random() < settings.explore_share
+    probabilities = draws[0] if explored else means
+    scores = [p * g - c for p, g, c in zip(probabilities, gains, costs, strict=True)]
+    expected = [p * g - c for p, g, c in zip(means, gains, costs, strict=True)]
+    selected = _selection_probabilities(draws, gains, costs, expected, settings.explore_share)
+
+    ranked = sorted(range(len(eligible)), key=lambda n: scores[n], reverse=True)
+    picked = [n for n in ranked[: max(1, request.k)] if scores[n] > 0]
+    withheld = {
+        n
+        for n in picked
+        if eligible[n].purpose == MARKETING and rng.random() < settings.control_share
+    }
+    for n, action in enumerate(eligible):
+        candidates.append(
+            Candidate(
+                action.id,
+                action.purpose,
+                reasons=(_ev_reason(means[n], action, request.channel, risk, expected[n]),),
+                probability=means[n],
+                expected_value=expected[n],
+                score=scores[n],
+                chosen_probability=selected.get(n, 0.0),
+                control=n in withheld,
+            )
+        )
+    chosen = tuple(
+        Chosen(
+            eligible[n].id,
+            eligible[n].treatments[request.channel],
+            scores[n],
+            (
+                _ev_reason(means[n], eligible[n], request.channel, risk, expected[n]),
+                *((f"matches {eligible[n].eligibility}",) if eligible[n].eligibility else ()),
+                f"best of {len(eligible)} eligible on {request.channel}"
+                if rank == 0
+                else f"ranked {rank + 1} of {len(eligible)}",
+            ),
+        )
+        for rank, n in enumerate(picked)
+        if n not in withheld
+    )
+    control_share = settings.control_share
+    if chosen:
+        first = next(n for n in picked if n not in withheld)
+        keep = 1.0 - control_share if eligible[first].purpose == MARKETING else 1.0
+        propensity = selected.get(first, 0.0) * keep
+        reasons: tuple[str, ...] = (*request.signals, *chosen[0].reasons)
+    else:
+        marketing = sum(
+            p for n, p in selected.items() if n >= 0 and eligible[n].purpose == MARKETING
+        )
+        propensity = selected.get(-1, 0.0) + control_share * marketing
+        if withheld:
+            names = ", ".join(eligible[n].id for n in sorted(withheld))
+            reasons = (
+                f"random control group for {names}: no action ({control_share:.0%} of decisions)",
+            )
+        else:
+            best = ranked[0]
+            reasons = (
+                f"nothing is worth the customer's attention: best was {eligible[best].id} "
+                f"at {scores[best]:.2f}",
+            )
+        if holdout:
+            reasons = (*reasons, "universal holdout: no marketing for this customer")
+    return Decision(
+        decision_id=request.decision_id,
+        channel=request.channel,
+        at=request.now,
+        actions=chosen,
+        reasons=reasons,
+        candidates=tuple(candidates),
+        holdout=holdout,
+        control=bool(withheld),
+        explored=explored,
+        propensity=min(1.0, propensity),
+        model_version=learner.version,
+        errors=tuple(errors),
+    )
+
+
+def _exclusions(
+    action: Action,
+    catalog: Catalog,
+    request: DecideRequest,
+    policy: Policy,
+    holdout: bool,
+    errors: list[ExpressionFailure],
+    by_purpose: dict[str, tuple[Verdict, ...]],
+) -> list[tuple[str, str]]:
+    """(rule, reason) of every refusal of ``action``; empty when eligible."""
+    if request.channel not in action.treatments:
+        return [("channel", f"{action.id} has no {request.channel} treatment")]
+    refused: list[tuple[str, str]] = []
+    if holdout and action.purpose == MARKETING:
+        refused.append(("holdout", "universal holdout: no marketing"))
+    outcome = catalog.rule(action.id).evaluate(request.activation)
+    if outcome.error is not None:
+        errors.append(ExpressionFailure(action.id, outcome.error))
+        refused.append(("eligibility_error", f"eligibility rule failed: {outcome.error}"))
+    elif not outcome.matched:
+        refused.append(("eligibility", f"does not match {action.eligibility}"))
+    channel_verdicts = by_purpose.get(action.purpose)
+    if channel_verdicts is None:
+        channel_verdicts = check_channel(
+            action.purpose,
+            request.channel,
+            request.now,
+            consent=request.consent,
+            history=request.history,
+            policy=policy,
+            timezone=request.timezone,
+            inbound=request.inbound,
+        )
+        by_purpose[action.purpose] = channel_verdicts
+    verdicts = (
+        check_live(action, request.now),
+        *channel_verdicts,
+        check_cooldowns(action, request.channel, request.history, request.now, policy),
+        check_action_limits(action, request.history, request.now),
+    )
+    refused.extend((v.rule, v.reason) for v in refusals(verdicts))
+    return refused
+
+
+def _selection_probabilities(
+    draws: Sequence[Sequence[float]],
+    gains: Sequence[float],
+    costs: Sequence[float],
+    expected: Sequence[float],
+    explore_share: float,
+) -> dict[int, float]:
+    """P(each eligible action, or -1 for none, is ranked first) under bounded Thompson."""
+    counts: Counter[int] = Counter()
+    for row in draws:
+        best, best_score = -1, 0.0
+        for n, p in enumerate(row):
+            score = p * gains[n] - costs[n]
+            if score > best_score:
+                best, best_score = n, score
+        counts[best] += 1
+    greedy, greedy_score = -1, 0.0
+    for n, score in enumerate(expected):
+        if score > greedy_score:
+            greedy, greedy_score = n, score
+    total = len(draws)
+    share = {n: explore_share * c / total for n, c in counts.items()}
+    share[greedy] = share.get(greedy, 0.0) + (1.0 - explore_share)
+    return share
+
+
+def _ev_reason(p: float, action: Action, channel: str, risk: float, ev: float) -> str:
+    return (
+        f"expected value {ev:.2f} = {p:.1%} × value {action.value:g} × weight {action.weight:g}"
+        f" − contact cost {action.cost(channel):.2f} − fatigue risk {risk:.2f}"
+    )
+
+
+def _why_none(
+    request: DecideRequest, candidates: Sequence[Candidate], holdout: bool
+) -> tuple[str, ...]:
+    if not candidates:
+        return ("the catalog has no actions",)
+    rules = Counter(c.excluded_by for c in candidates)
+    summary = ", ".join(f"{count} by {rule}" for rule, count in rules.most_common())
+    details = list(
+        dict.fromkeys(r for c in candidates for r in c.reasons if c.excluded_by != "channel")
+    )
+    reasons = [f"no eligible action on {request.channel}: {summary}", *details[:3]]
+    if holdout:
+        reasons.append("universal holdout: no marketing for this customer")
+    return tuple(reasons)
+
+
+def _nothing(
+    request: DecideRequest,
+    learner: Learner,
+    candidates: Sequence[Candidate],
+    errors: Sequence[ExpressionFailure],
+    holdout: bool,
+    reasons: tuple[str, ...],
+) -> Decision:
+    return Decision(
+        decision_id=request.decision_id,
+        channel=request.channel,
+        at=request.now,
+        actions=(),
+        reasons=reasons,
+        candidates=tuple(candidates),
+        holdout=holdout,
+        control=False,
+        explored=False,
+        propensity=1.0,
+        model_version=learner.version,
+        errors=tuple(errors),
+    )
+
+
+def _honour(
+    action: Action,
+    story: str,
+    conversation: Conversation,
+    request: DecideRequest,
+    learner: Learner,
+    policy: Policy,
+    holdout: bool,
+) -> Decision:
+    """Repeat the open conversation's action here, unless policy forbids this channel."""
+    refused = refusals(
+        check(
+            action,
+            request.channel,
+            request.now,
+            consent=request.consent,
+            history=request.history,
+            policy=policy,
+            timezone=request.timezone,
+            inbound=request.inbound,
+        )
+    )
+    candidate = Candidate(
+        action.id,
+        action.purpose,
+        refused[0].rule if refused else None,
+        (story, *(v.reason for v in refused)),
+    )
+    if refused:
+        chosen: tuple[Chosen, ...] = ()
+        reasons: tuple[str, ...] = (
+            f"conversation open with {action.id} ({story}), but {refused[0].reason}",
+        )
+    else:
+        chosen = (Chosen(action.id, action.treatments[request.channel], 0.0, (story,)),)
+        reasons = (*request.signals, story)
+    return Decision(
+        decision_id=request.decision_id,
+        channel=request.channel,
+        at=request.now,
+        actions=chosen,
+        reasons=reasons,
+        candidates=(candidate,),
+        holdout=holdout,
+        control=False,
+        explored=False,
+        propensity=1.0,
+        model_version=learner.version,
+        honoured=conversation.decision_id,
+    )

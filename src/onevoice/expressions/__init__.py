@@ -1,0 +1,1 @@
+"""Adapters for the eligibility-expression port (:mod:`onevoice.domain.expressions`)."""
