@@ -13,6 +13,8 @@ import click
 from onevoice.bootstrap import Onevoice, bootstrap
 from onevoice.config import Settings
 from onevoice.domain.errors import OnevoiceError
+from onevoice.importing_cli import import_command
+from onevoice.sim.cli import simulate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -218,6 +220,9 @@ def bench(suites: tuple[str, ...], quick: bool, postgres_url: str | None) -> Non
             table.add_row(*(str(row.get(c, "")) for c in ("benchmark", "result", "target", "note")))
     Console().print(table)
 
+
+main.add_command(import_command)
+main.add_command(simulate)
 
 if __name__ == "__main__":
     main()
