@@ -102,9 +102,12 @@ class Processor:
         for pid, state in self._store.load_states(touched).items():
             current = graph.current(pid)
             states[current] = profiles.merge(states.get(current, profiles.EMPTY), state)
+        events_of: dict[str, list[Event]] = {}
         for _seq, event, pid in final:
-            states[pid] = profiles.apply(
-                states.get(pid, profiles.EMPTY), event, self._profile_rules
+            events_of.setdefault(pid, []).append(event)
+        for pid, events in events_of.items():
+            states[pid] = profiles.apply_all(
+                states.get(pid, profiles.EMPTY), events, self._profile_rules
             )
         batch = ProcessedBatch(
             last_seq=rows[-1][0],

@@ -1,0 +1,112 @@
+"""The loopback client of the HTTP benchmarks, run in its own process.
+
+``python -m bench._client ingest URL WRITE_KEY PEOPLE EVENTS BATCH CONCURRENCY SEED TAG``
+posts the workload's events as ``/v1/batch`` bodies (serialised before the clock starts)
+over CONCURRENCY keep-alive connections; ``python -m bench._client lookup URL KEY FILE N``
+sends N sequential profile look-ups (references read from FILE, one per line). Each
+prints one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from typing import Any
+
+import httpx
+import orjson
+
+from bench._workload import Workload
+
+
+def _ingest(argv: list[str]) -> dict[str, Any]:
+    url, key = argv[0], argv[1]
+    people, events, batch, concurrency, seed = (int(a) for a in argv[2:7])
+    tag = argv[7]
+    workload = Workload(people, events, seed, tag=tag)
+    bodies = [orjson.dumps({"batch": chunk}) for chunk in workload.chunks(batch)]
+    sizes = [len(b) for b in bodies]
+    counts = [len(orjson.loads(b)["batch"]) for b in bodies]
+    latencies: list[float] = []
+    failures: dict[str, int] = {}
+    last_ok = 0.0
+    next_index = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal last_ok, next_index
+        while next_index < len(bodies):
+            body = bodies[next_index]
+            next_index += 1
+            began = time.perf_counter()
+            response = await client.post(
+                f"{url}/v1/batch",
+                content=body,
+                headers={"content-type": "application/json"},
+                auth=(key, ""),
+            )
+            latencies.append(time.perf_counter() - began)
+            if 200 <= response.status_code < 300:
+                last_ok = time.monotonic()
+            else:
+                code = str(response.status_code)
+                failures[code] = failures.get(code, 0) + 1
+
+    async def run() -> float:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+            began = time.perf_counter()
+            await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+            return time.perf_counter() - began
+
+    seconds = asyncio.run(run())
+    latencies.sort()
+    return {
+        "events": sum(counts),
+        "requests": len(bodies),
+        "seconds": seconds,
+        "mean_event_bytes": sum(sizes) / max(sum(counts), 1),
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "failures": failures,
+        "last_ok_monotonic": last_ok,
+    }
+
+
+def _lookup(argv: list[str]) -> dict[str, Any]:
+    url, key, path, count = argv[0], argv[1], argv[2], int(argv[3])
+    with open(path) as f:
+        refs = [line.strip() for line in f if line.strip()]
+    headers = {"Authorization": f"Bearer {key}"}
+    timings: list[float] = []
+    failures: dict[str, int] = {}
+    with httpx.Client(headers=headers, timeout=30) as client:
+        for n in range(count + 200):
+            ref = refs[n % len(refs)]
+            began = time.perf_counter()
+            response = client.get(f"{url}/v1/profiles/{ref}")
+            elapsed = time.perf_counter() - began
+            if response.status_code != 200:
+                failures[str(response.status_code)] = failures.get(str(response.status_code), 0) + 1
+            if n >= 200:  # the first 200 warm up caches and connections
+                timings.append(elapsed)
+    timings.sort()
+    return {
+        "requests": len(timings),
+        "p50_ms": 1000 * timings[len(timings) // 2],
+        "p99_ms": 1000 * timings[min(len(timings) - 1, int(len(timings) * 0.99))],
+        "mean_ms": 1000 * statistics.fmean(timings),
+        "max_ms": 1000 * timings[-1],
+        "failures": failures,
+    }
+
+
+def main() -> None:
+    mode, argv = sys.argv[1], sys.argv[2:]
+    result = _ingest(argv) if mode == "ingest" else _lookup(argv)
+    sys.stdout.write(orjson.dumps(result).decode() + "\n")
+
+
+if __name__ == "__main__":
+    main()
