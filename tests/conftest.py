@@ -29,7 +29,10 @@ PG_URL = os.environ.get(
     "ONEVOICE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_SERVICES = os.environ.get("ONEVOICE_REQUIRE_SERVICES") == "1"
-TABLES = ("events", "nodes", "profiles", "merges", "refusals", "api_keys", "cursors", "meta")
+TABLES = (
+    *("events", "nodes", "profiles", "merges", "refusals", "api_keys", "cursors", "meta"),
+    *("actions", "decisions", "responses", "learners"),
+)
 
 
 def _postgres_unavailable(reason: str) -> None:

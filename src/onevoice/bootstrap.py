@@ -9,10 +9,16 @@ from dataclasses import dataclass
 from functools import partial
 
 from onevoice.config import Settings
+from onevoice.domain import learning
 from onevoice.domain.errors import InvalidInput
 from onevoice.domain.identifiers import match_key
+from onevoice.domain.learning.beta import BetaBernoulli
+from onevoice.domain.learning.logistic import BayesianLogistic
+from onevoice.expressions.cel import CelEngine
+from onevoice.services.actions import Actions
 from onevoice.services.clock import Clock, utc_now
 from onevoice.services.collect import Collector
+from onevoice.services.decisions import LEARNER_NAME, Decisions
 from onevoice.services.keys import Keys
 from onevoice.services.ports import Store
 from onevoice.services.processing import BackgroundProcessor, Processor
@@ -31,6 +37,8 @@ class Onevoice:
     background: BackgroundProcessor
     profiles: Profiles
     keys: Keys
+    actions: Actions
+    decisions: Decisions
 
     def close(self) -> None:
         self.background.stop()
@@ -73,4 +81,51 @@ def bootstrap(
         identity_rules=settings.identity_rules(),
         lock=processor.lock,
     )
-    return Onevoice(settings, store, collector, processor, background, profiles, Keys(store, clock))
+    try:
+        decisions, actions = _deciding(settings, store, profiles, clock)
+    except BaseException:
+        store.close()
+        raise
+    return Onevoice(
+        settings,
+        store,
+        collector,
+        processor,
+        background,
+        profiles,
+        Keys(store, clock),
+        actions,
+        decisions,
+    )
+
+
+def _deciding(
+    settings: Settings, store: Store, profiles: Profiles, clock: Clock
+) -> tuple[Decisions, Actions]:
+    """The catalog and the learner as stored (models survive a restart), wired to decide."""
+    state = store.load_learner(LEARNER_NAME)
+    if state is not None and state.get("kind") == settings.learner:
+        learner = learning.load(state)
+    elif settings.learner == "beta-bernoulli":
+        learner = BetaBernoulli(prior_rate=settings.learner_prior_rate)
+    elif settings.learner == "bayes-logistic":
+        learner = BayesianLogistic(prior_rate=settings.learner_prior_rate)
+    else:
+        raise InvalidInput(
+            f"ONEVOICE_LEARNER={settings.learner!r}: use bayes-logistic or beta-bernoulli",
+            field="ONEVOICE_LEARNER",
+        )
+    engine = CelEngine()
+    decisions = Decisions(
+        store,
+        profiles,
+        clock,
+        learner,
+        policy=settings.policy(),
+        arbitration=settings.arbitration(),
+        window=settings.conversation_window,
+        rules=settings.profile_rules(),
+    )
+    actions = Actions(store, engine, clock, on_change=decisions.use_catalog)
+    decisions.use_catalog(actions.stored())
+    return decisions, actions

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from onevoice.actions_cli import actions
 from onevoice.bootstrap import Onevoice, bootstrap
 from onevoice.config import Settings
 from onevoice.domain.errors import OnevoiceError
@@ -223,6 +224,7 @@ def bench(suites: tuple[str, ...], quick: bool, postgres_url: str | None) -> Non
 
 main.add_command(import_command)
 main.add_command(simulate)
+main.add_command(actions)
 
 if __name__ == "__main__":
     main()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import time, timedelta
 
+from onevoice.domain.decide import Arbitration
 from onevoice.domain.errors import InvalidInput
 from onevoice.domain.identity import IdentityRules
+from onevoice.domain.policy import Policy
 from onevoice.domain.profiles import ProfileRules
 
 
@@ -33,6 +35,19 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     process_batch_size: int = 2000
     log_level: str = "info"
+    conversation_window_hours: float = 72.0
+    holdout_share: float = 0.05
+    control_share: float = 0.10
+    explore_share: float = 1.0
+    propensity_draws: int = 200
+    fatigue_cost: float = 0.05
+    fatigue_budget: float = 8.0
+    quiet_hours: str = "21:00-08:00"
+    default_timezone: str = "UTC"
+    complaint_cooldown_days: float = 30.0
+    dismiss_cooldown_days: float = 14.0
+    learner: str = "bayes-logistic"
+    learner_prior_rate: float = 0.05
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -70,12 +85,53 @@ class Settings:
             max_identifiers_per_profile=self.max_identifiers_per_profile,
         )
 
+    @property
+    def conversation_window(self) -> timedelta:
+        return timedelta(hours=self.conversation_window_hours)
+
+    def policy(self) -> Policy:
+        """The contact policy; caps and fatigue points keep :class:`Policy`'s defaults."""
+        start, end = _quiet_hours(self.quiet_hours)
+        return Policy(
+            quiet_start=start,
+            quiet_end=end,
+            default_timezone=self.default_timezone,
+            complaint_cooldown=timedelta(days=self.complaint_cooldown_days),
+            dismiss_cooldown=timedelta(days=self.dismiss_cooldown_days),
+            fatigue_budget=self.fatigue_budget,
+        )
+
+    def arbitration(self) -> Arbitration:
+        for name in ("holdout_share", "control_share", "explore_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InvalidInput(
+                    f"ONEVOICE_{name.upper()} must be between 0 and 1",
+                    field=f"ONEVOICE_{name.upper()}",
+                )
+        return Arbitration(
+            holdout_share=self.holdout_share,
+            control_share=self.control_share,
+            explore_share=self.explore_share,
+            propensity_draws=max(1, self.propensity_draws),
+            fatigue_cost=self.fatigue_cost,
+        )
+
     def profile_rules(self) -> ProfileRules:
         return ProfileRules(
             order_events=frozenset(_split(self.order_events)),
             repeat_after_orders=self.repeat_after_orders,
             lapsed_after=timedelta(days=self.lapsed_after_days),
         )
+
+
+def _quiet_hours(text: str) -> tuple[time, time]:
+    start, _sep, end = text.partition("-")
+    try:
+        return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"ONEVOICE_QUIET_HOURS={text!r} is not like 21:00-08:00", field="ONEVOICE_QUIET_HOURS"
+        ) from None
 
 
 def _split(text: str) -> list[str]:
@@ -102,4 +158,20 @@ DOCS: dict[str, str] = {
     "sqlite_synchronous": "SQLite `synchronous` pragma; FULL makes each 2xx durable",
     "process_batch_size": "events per processing step (identity + profiles)",
     "log_level": "log level of the server",
+    "conversation_window_hours": "how long a decision's conversation stays open: every channel "
+    "gets the same action until the customer answers or the window ends (one voice)",
+    "holdout_share": "share of customers in the universal holdout (no marketing; stable by "
+    "hashed id)",
+    "control_share": "share of chosen marketing actions withheld as a random control",
+    "explore_share": "share of decisions ranked by a Thompson draw rather than the "
+    "posterior mean (bounded exploration)",
+    "propensity_draws": "posterior draws used to estimate the probability a choice was made",
+    "fatigue_cost": "cost per fatigue point of a contact, growing with recent contacts",
+    "fatigue_budget": "fatigue points (decaying weekly) marketing may not push a customer past",
+    "quiet_hours": "no outbound contact in these hours of the customer's own time zone",
+    "default_timezone": "time zone of customers without a `timezone` trait",
+    "complaint_cooldown_days": "days without marketing after a complaint",
+    "dismiss_cooldown_days": "days an action is not shown again after a dismissal",
+    "learner": "the adaptive model: `bayes-logistic` (features) or `beta-bernoulli`",
+    "learner_prior_rate": "the response rate every new action starts from",
 }

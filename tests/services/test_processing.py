@@ -160,3 +160,16 @@ def test_a_step_that_fails_to_commit_leaves_its_events_waiting_and_counts_nothin
     assert ov.store.count_profiles() == 0
     assert ov.processor.run_until_idle() == 5
     assert ov.profiles.view("userId:u1")["event_count"] == 5
+
+
+def test_two_processors_racing_for_the_same_events_count_them_once(ov: Onevoice) -> None:
+    from onevoice.services.ports import StaleBatch
+    from onevoice.services.processing import Processor
+
+    collect(ov, *[{"type": "track", "userId": "u1", "event": "x"} for _ in range(4)])
+    other = Processor(ov.store, ov.profiles._key_of, lambda: datetime.now(UTC))
+    rows = ov.store.read_events(0, 100)  # the other processor has read them too…
+    assert ov.processor.run_until_idle() == 4  # …but this one files them first
+    with pytest.raises(StaleBatch):
+        other._process(rows)
+    assert ov.profiles.view("userId:u1")["event_count"] == 4

@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from onevoice import __version__
 from onevoice.api import errors
 from onevoice.api.responses import Json
-from onevoice.api.routes import admin, collect, profiles
+from onevoice.api.routes import actions, admin, collect, decide, profiles
 from onevoice.bootstrap import Onevoice
 
 DESCRIPTION = """
@@ -22,6 +22,8 @@ and keeps one live profile.
 * **Collect** — the Segment HTTP Tracking API (`/v1/track`, `identify`, `page`, `screen`,
   `group`, `alias`, `batch`); the write key is the HTTP Basic username.
 * **Profiles** — `GET /v1/profiles/{type}:{value}` with `Authorization: Bearer <server key>`.
+* **Decide** — `POST /v1/decide` and `POST /v1/responses` with a server key.
+* **Actions** — the catalog, `GET/PUT /v1/actions/{id}` with an admin key.
 * **Admin** — keys per source, with an admin key.
 
 Every error is `{"error": {"code", "message", "field"}}`.
@@ -52,6 +54,8 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     app.include_router(collect.router(ov))
     app.include_router(profiles.router(ov))
     app.include_router(admin.router(ov))
+    app.include_router(decide.router(ov))
+    app.include_router(actions.router(ov))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

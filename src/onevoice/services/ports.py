@@ -10,7 +10,12 @@ from typing import Any, Protocol
 from onevoice.domain.events import Event
 from onevoice.domain.identifiers import Identifier
 from onevoice.domain.identity import Merge, Node, PersonIdentity, Refusal
+from onevoice.domain.policy import Contact, Response
 from onevoice.domain.profiles import ProfileState
+
+
+class StaleBatch(Exception):
+    """Another processor filed some events of a batch first; the batch was rolled back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +124,66 @@ class Store(Protocol):
     def meta(self, name: str, default: str) -> str:
         """The stored setting ``name``; stores ``default`` first if there is none."""
         ...
+
+    # deciding: the catalog, the decision log, responses, learner state
+    def put_actions(self, actions: Sequence[tuple[str, dict[str, Any]]], at: datetime) -> None:
+        """Add or replace actions (id, plain form) in one transaction."""
+        ...
+
+    def list_actions(self) -> list[dict[str, Any]]: ...
+    def add_decision(self, record: DecisionRecord) -> None: ...
+    def get_decision(self, decision_id: str) -> DecisionRecord | None: ...
+    def add_response(self, record: ResponseRecord) -> bool:
+        """Record a response; ``False`` when this (decision, action, outcome) already was."""
+        ...
+
+    def outcomes_of(self, decision_id: str, action_id: str) -> list[str]: ...
+    def contact_log(
+        self, subject: str, since: datetime, conversation_since: datetime
+    ) -> ContactLog:
+        """Contacts and responses after ``since``; the conversation opened after
+        ``conversation_since``."""
+        ...
+
+    def save_learner(self, name: str, state: dict[str, Any], at: datetime) -> None: ...
+    def load_learner(self, name: str) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """A decision as logged. ``chosen`` is ``(action_id, purpose)`` per action shown;
+    ``conversation_id`` is the decision that opened its conversation (itself when it
+    opened one); ``body`` holds everything else (candidates, scores, propensity…)."""
+
+    decision_id: str
+    subject: str
+    channel: str
+    at: datetime
+    chosen: tuple[tuple[str, str], ...]
+    conversation_id: str | None
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRecord:
+    """One outcome of one action of one decision."""
+
+    decision_id: str
+    action_id: str
+    outcome: str
+    subject: str
+    channel: str
+    conversation_id: str | None
+    value: float | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContactLog:
+    """What policy and one voice need about a customer: recent contacts and responses,
+    and the latest conversation still inside its window, with the responses to it."""
+
+    contacts: tuple[Contact, ...]
+    responses: tuple[Response, ...]
+    conversation: DecisionRecord | None
+    conversation_responses: tuple[tuple[str, str, datetime], ...]

@@ -20,9 +20,10 @@ from onevoice.domain.identifiers import ANONYMOUS_ID, USER_ID, Identifier, prior
 from onevoice.domain.identity import ALIAS, SAME_EVENT, IdentityGraph, IdentityRules
 from onevoice.domain.profiles import ProfileRules, ProfileState
 from onevoice.services.clock import Clock
-from onevoice.services.ports import ProcessedBatch, Store
+from onevoice.services.ports import ProcessedBatch, StaleBatch, Store
 
 CURSOR = "profiles"
+_RETRIES = 20
 
 
 def new_profile_id() -> str:
@@ -63,10 +64,15 @@ class Processor:
     def step(self) -> StepResult:
         """Process one batch of waiting events; ``events == 0`` when none wait."""
         with self.lock:
-            rows = self._store.read_events(0, self._batch_size)
-            if not rows:
-                return StepResult(0, 0, 0)
-            return self._process(rows)
+            for _attempt in range(_RETRIES):
+                rows = self._store.read_events(0, self._batch_size)
+                if not rows:
+                    return StepResult(0, 0, 0)
+                try:
+                    return self._process(rows)
+                except StaleBatch:  # another process filed some of them first: read again
+                    continue
+            raise StaleBatch(f"gave up after {_RETRIES} batches raced another processor")
 
     def run_until_idle(self) -> int:
         """Process until no event waits; return how many were processed."""
@@ -146,17 +152,41 @@ class BackgroundProcessor:
         self._idle_wait = idle_wait
         self._thread: threading.Thread | None = None
         self.errors = 0
+        # appends notified / appends known processed: a read waits only when they differ
+        self._appended = 1  # events may wait from before this process started
+        self._processed = 0
+        self._gen_lock = threading.Lock()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="onevoice-processor", daemon=True)
         self._thread.start()
 
     def notify(self) -> None:
+        """Events were appended: wake the thread, and make the next read catch up."""
+        with self._gen_lock:
+            self._appended += 1
         self._wake.set()
 
     def sync(self) -> None:
-        """Read-your-writes: process whatever waits before answering a read."""
+        """Read-your-writes: what this process appended is processed before a read answers.
+
+        Free when nothing was appended since the last idle moment (the usual case for a
+        read), so a profile look-up costs no queue query and no lock.
+        """
+        target = self._appended
+        if self._processed >= target:
+            return
+        self._catch_up()
+
+    def caught_up(self) -> bool:
+        """Whether a read would find nothing of this process's appends still waiting."""
+        return self._processed >= self._appended
+
+    def _catch_up(self) -> None:
+        target = self._appended
         self.processor.run_until_idle()
+        with self._gen_lock:
+            self._processed = max(self._processed, target)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -172,7 +202,7 @@ class BackgroundProcessor:
             self._wake.wait(self._idle_wait)
             self._wake.clear()
             try:
-                self.processor.run_until_idle()
+                self._catch_up()
             except Exception:  # isolation point: log, count, retry on the next wake
                 self.errors += 1
                 log.exception("processing step failed; it will be retried")

@@ -22,9 +22,11 @@ from onevoice.services.ports import (
     KeyRecord,
     MergeRecord,
     ProcessedBatch,
+    StaleBatch,
     StoredProfile,
     UndoPlan,
 )
+from onevoice.store.sql_decisions import DecisionsSql
 
 _CHUNK = 500
 
@@ -52,7 +54,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-class SqlStore:
+class SqlStore(DecisionsSql):
     """The shared implementation of the ``Store`` port."""
 
     backend = "sql"
@@ -80,16 +82,10 @@ class SqlStore:
 
     # -- events ------------------------------------------------------------------------
     def append_events(self, events: Sequence[Event]) -> int:
+        records = [(e, e.to_record()) for e in events]  # formats each time once, not twice
         rows = [
-            (
-                e.message_id,
-                e.type,
-                e.channel,
-                format_time(e.timestamp),
-                format_time(e.received_at),
-                dumps(e.to_record()),
-            )
-            for e in events
+            (e.message_id, e.type, e.channel, r["timestamp"], r["receivedAt"], dumps(r))
+            for e, r in records
         ]
         sql = self._q(
             "INSERT INTO events (message_id, type, channel, ts, received_at, body) "
@@ -186,6 +182,20 @@ class SqlStore:
     def commit_batch(self, batch: ProcessedBatch, cursor_name: str) -> None:
         at = format_time(batch.at) if batch.at else ""
         with self._write() as cur:
+            if batch.assignments:
+                # claim the events first: if another processor filed any of them meanwhile,
+                # this whole batch was computed from stale state and is rolled back
+                cur.executemany(
+                    self._q(
+                        "UPDATE events SET profile_id = ? WHERE seq = ? AND profile_id IS NULL"
+                    ),
+                    [(pid, seq) for seq, pid in batch.assignments],
+                )
+                if cur.rowcount != len(batch.assignments):
+                    raise StaleBatch(
+                        f"{len(batch.assignments) - cur.rowcount} events of this batch were "
+                        "processed by someone else"
+                    )
             if batch.merges:
                 cur.executemany(
                     self._q(
@@ -237,11 +247,6 @@ class SqlStore:
                     ],
                 )
             self._upsert_people(cur, batch.people, batch.states, at)
-            if batch.assignments:
-                cur.executemany(
-                    self._q("UPDATE events SET profile_id = ? WHERE seq = ?"),
-                    [(pid, seq) for seq, pid in batch.assignments],
-                )
             cur.execute(
                 self._q(
                     "INSERT INTO cursors (name, seq) VALUES (?, ?) "

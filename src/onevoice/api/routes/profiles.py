@@ -39,9 +39,11 @@ def router(ov: Onevoice) -> APIRouter:
         ov.keys.check(token_of(request), "server")
 
     @api.get("/v1/profiles/{reference}", summary="A person's live profile, by any identifier")
-    def profile(request: Request, reference: str = _REF) -> Json:
+    async def profile(request: Request, reference: str = _REF) -> Json:
         auth(request)
-        return Json(ov.profiles.view(reference))
+        if ov.background.caught_up():  # a couple of indexed reads: no thread hop needed
+            return Json(ov.profiles.view(reference))
+        return Json(await run_in_threadpool(ov.profiles.view, reference))
 
     @api.get(
         "/v1/profiles/{reference}/timeline",

@@ -1,0 +1,249 @@
+"""Decide benchmarks: latency in-process and over HTTP, and decisions per second.
+
+* in-process — 100,000 profiles built through the Collector and Processor, a catalog of
+  200 actions with CEL eligibility rules; ``ov.decisions.decide`` (profile look-up,
+  contact log, arbitration, the decision log write) timed call by call: p50/p99, and the
+  arbitration alone (the domain ``decide``) inside the same calls.
+* HTTP — ``onevoice serve`` (one process) on that database; a client process sends
+  ``POST /v1/decide`` open-loop at 500 per second: p50/p99 from each request's scheduled
+  start. Then as fast as 8 connections allow: decisions/s of one process.
+
+``--quick`` shrinks every size. Targets on the reference 2-core machine: in-process p99
+≤ 1 ms, HTTP p99 ≤ 5 ms at 500 decisions/s.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.bench_listening_post import ROOT, _machine, _row, _served
+from onevoice.bootstrap import bootstrap
+from onevoice.config import Settings
+from onevoice.services import decisions as decisions_module
+
+Row = dict[str, Any]
+CHANNELS = ("web", "app", "email", "call_centre")
+RULES = (
+    "profile.orders >= {a}",
+    "'{channel}' in profile.channels",
+    "profile.lifetime_value > {v}.0",
+    "has(context.page) && context.page == 'p{a}'",
+    "profile.lifecycle in ['customer', 'repeat']",
+    "has(profile.traits.plan) && profile.traits.plan == '{plan}'",
+    "",
+)
+PLANS = ("basic", "plus", "gold")
+
+
+def catalog(size: int, seed: int = 3) -> dict[str, Any]:
+    """``size`` actions over four channels, rules drawn from :data:`RULES`."""
+    rng = random.Random(seed)
+    actions = []
+    for n in range(size):
+        rule = RULES[n % len(RULES)].format(
+            a=rng.randint(0, 9),
+            channel=rng.choice(("web", "app")),
+            v=rng.randint(10, 300),
+            plan=rng.choice(PLANS),
+        )
+        channels = CHANNELS if n % 3 else ("web", "app")
+        treatments: dict[str, dict[str, str]] = {}
+        for channel in channels:
+            if channel == "email":
+                treatments[channel] = {"subject": f"Offer {n}", "body": "…"}
+            elif channel == "call_centre":
+                treatments[channel] = {"script": f"Mention offer {n}"}
+            else:
+                treatments[channel] = {"title": f"Offer {n}", "body": "…"}
+        actions.append(
+            {
+                "id": f"offer-{n:03d}",
+                "purpose": "service" if n % 10 == 0 else "marketing",
+                "value": rng.randint(5, 200),
+                "cost": round(rng.uniform(0.01, 1.0), 2),
+                "weight": rng.choice((0.5, 1.0, 1.0, 2.0)),
+                "treatments": treatments,
+                "eligibility": rule,
+            }
+        )
+    return {"actions": actions}
+
+
+def _people(count: int, seed: int = 11) -> list[list[dict[str, Any]]]:
+    """Per person: an identify (consent, time zone, plan), some page views, some orders."""
+    rng = random.Random(seed)
+    zones = ("Europe/London", "America/New_York", "Asia/Tokyo", "UTC")
+    people = []
+    for n in range(count):
+        user = f"d{n}"
+        traits = {
+            "consent": {"marketing": {"*": rng.random() < 0.8}},
+            "timezone": rng.choice(zones),
+            "plan": rng.choice(PLANS),
+        }
+        calls: list[dict[str, Any]] = [{"type": "identify", "userId": user, "traits": traits}]
+        calls.append(
+            {
+                "type": "page",
+                "userId": user,
+                "name": f"p{rng.randint(0, 9)}",
+                "context": {"channel": rng.choice(("web", "app"))},
+            }
+        )
+        for _ in range(rng.choice((0, 0, 1, 2, 3))):
+            calls.append(
+                {
+                    "type": "track",
+                    "userId": user,
+                    "event": "Order Completed",
+                    "properties": {"revenue": rng.randint(5, 200)},
+                }
+            )
+        people.append(calls)
+    return people
+
+
+def _load(database: str, people: int, actions: int) -> float:
+    began = time.perf_counter()
+    ov = bootstrap(Settings(database_url=database, sqlite_synchronous="OFF"))
+    try:
+        ov.actions.load(catalog(actions))
+        everyone = _people(people)
+        for start in range(0, people, 1000):
+            chunk = [call for person in everyone[start : start + 1000] for call in person]
+            result = ov.collector.collect(chunk, source="bench")
+            if result.rejected:
+                raise RuntimeError(f"the workload was rejected: {result.rejected[0]}")
+            ov.processor.run_until_idle()
+    finally:
+        ov.close()
+    return time.perf_counter() - began
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+def _in_process(database: str, people: int, calls: int) -> dict[str, Any]:
+    core: list[float] = []
+    arbitrate = decisions_module.decide
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return arbitrate(*args, **kwargs)
+        finally:
+            core.append(time.perf_counter() - began)
+
+    ov = bootstrap(Settings(database_url=database))
+    rng = random.Random(5)
+    total: list[float] = []
+    chosen = 0
+    decisions_module.decide = timed  # type: ignore[assignment]
+    try:
+        for n in range(calls + 200):
+            customer = f"userId:d{rng.randrange(people)}"
+            began = time.perf_counter()
+            decided = ov.decisions.decide(customer, CHANNELS[n % 4], {"page": f"p{n % 10}"})
+            if n >= 200:  # warm-up
+                total.append(time.perf_counter() - began)
+                chosen += bool(decided.decision.actions)
+    finally:
+        decisions_module.decide = arbitrate  # type: ignore[assignment]
+        ov.close()
+    core = core[200:]
+    return {
+        "p50_ms": 1000 * _percentile(total, 0.5),
+        "p99_ms": 1000 * _percentile(total, 0.99),
+        "core_p50_ms": 1000 * _percentile(core, 0.5),
+        "core_p99_ms": 1000 * _percentile(core, 0.99),
+        "rate": len(total) / sum(total),
+        "chosen": chosen / len(total),
+    }
+
+
+def _client(*args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench._decide_client", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench client failed: {done.stderr.strip()[-2000:]}")
+    result: dict[str, Any] = orjson.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def decide(options: dict[str, Any]) -> list[Row]:
+    quick = bool(options.get("quick"))
+    people, actions, calls, seconds = (5_000, 200, 1_000, 3) if quick else (100_000, 200, 5_000, 10)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        database = str(Path(tmp) / "decide.db")
+        loaded = _load(database, people, actions)
+        measured = _in_process(database, people, calls)
+        setup = (
+            f"{people:,} profiles (built in {loaded:.0f} s), {actions} actions with CEL rules, "
+            f"SQLite synchronous=FULL (the default); {measured['chosen']:.0%} of decisions "
+            f"chose an action; {_machine()}"
+        )
+        rows.append(_row("decide in-process p50", f"{measured['p50_ms']:.2f} ms", "", setup))
+        rows.append(
+            _row(
+                "decide in-process p99",
+                f"{measured['p99_ms']:.2f} ms",
+                "p99 ≤ 1 ms",
+                f"whole use case: profile, contact log, arbitration, logged decision; "
+                f"arbitration alone p50 {measured['core_p50_ms']:.2f} ms, "
+                f"p99 {measured['core_p99_ms']:.2f} ms",
+            )
+        )
+        rows.append(_row("decisions/s in-process (1 thread)", f"{measured['rate']:,.0f}", "", ""))
+        ov = bootstrap(Settings(database_url=database))
+        try:
+            key = ov.keys.create("server", "bench")[1]
+        finally:
+            ov.close()
+        refs = Path(tmp) / "refs.txt"
+        rng = random.Random(9)
+        refs.write_text("\n".join(f"userId:d{rng.randrange(people)}" for _ in range(20_000)))
+        with _served(database) as url:
+            paced = _client("paced", url, key, str(refs), "500", str(seconds))
+            flood = _client("flood", url, key, str(refs), "8", str(seconds))
+    rows.append(
+        _row(
+            "decide HTTP p50 at 500/s",
+            f"{paced['p50_ms']:.2f} ms",
+            "",
+            f"{paced['requests']:,} open-loop POST /v1/decide from a client process, achieved "
+            f"{paced['rate']:.0f}/s, max {paced['max_ms']:.1f} ms"
+            + (f"; failures {paced['failures']}" if paced["failures"] else ""),
+        )
+    )
+    rows.append(_row("decide HTTP p99 at 500/s", f"{paced['p99_ms']:.2f} ms", "p99 ≤ 5 ms", ""))
+    rows.append(
+        _row(
+            "decisions/s over HTTP (one process)",
+            f"{flood['rate']:,.0f}",
+            "",
+            f"8 connections for {seconds} s; p50 {flood['p50_ms']:.1f} ms, "
+            f"p99 {flood['p99_ms']:.1f} ms"
+            + (f"; failures {flood['failures']}" if flood["failures"] else ""),
+        )
+    )
+    return rows
+
+
+SUITES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {"decide": decide}

@@ -1,0 +1,199 @@
+"""The SQL of deciding: the action catalog, the decision log, responses, learner state.
+
+A mixin of :class:`onevoice.store.sql.SqlStore`, which supplies connections and the
+placeholder rewrite (``_write``, ``_read``, ``_q``). A decision that showed actions is a
+contact of the customer; responses are kept once per (decision, action, outcome).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from onevoice.domain.events import format_time, parse_time
+from onevoice.domain.policy import Contact, Response
+from onevoice.services.ports import ContactLog, DecisionRecord, ResponseRecord
+
+if TYPE_CHECKING:
+    from onevoice.store.sql import Cursor
+
+_DECISION_COLUMNS = "decision_id, subject, channel, at, chosen, conversation_id, body"
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+class DecisionsSql:
+    """Deciding's part of the ``Store`` port, in SQL both backends share."""
+
+    def _write(self) -> AbstractContextManager[Cursor]:
+        raise NotImplementedError
+
+    def _read(self) -> AbstractContextManager[Cursor]:
+        raise NotImplementedError
+
+    def _q(self, sql: str) -> str:
+        raise NotImplementedError
+
+    # -- the catalog ---------------------------------------------------------------------
+    def put_actions(self, actions: Sequence[tuple[str, dict[str, Any]]], at: datetime) -> None:
+        with self._write() as cur:
+            cur.executemany(
+                self._q(
+                    "INSERT INTO actions (action_id, body, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (action_id) DO UPDATE SET body = excluded.body, "
+                    "updated_at = excluded.updated_at"
+                ),
+                [(action_id, _dumps(body), format_time(at)) for action_id, body in actions],
+            )
+
+    def list_actions(self) -> list[dict[str, Any]]:
+        with self._read() as cur:
+            cur.execute("SELECT body FROM actions ORDER BY action_id")
+            return [orjson.loads(body) for (body,) in cur.fetchall()]
+
+    # -- the decision log ------------------------------------------------------------------
+    def add_decision(self, record: DecisionRecord) -> None:
+        with self._write() as cur:
+            cur.execute(
+                self._q(
+                    f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                ),
+                (
+                    record.decision_id,
+                    record.subject,
+                    record.channel,
+                    format_time(record.at),
+                    _dumps([list(c) for c in record.chosen]),
+                    record.conversation_id,
+                    _dumps(record.body),
+                ),
+            )
+
+    def get_decision(self, decision_id: str) -> DecisionRecord | None:
+        with self._read() as cur:
+            cur.execute(
+                self._q(f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE decision_id = ?"),
+                (decision_id,),
+            )
+            row = cur.fetchone()
+        return None if row is None else _decision(row)
+
+    def add_response(self, record: ResponseRecord) -> bool:
+        with self._write() as cur:
+            cur.execute(
+                self._q(
+                    "INSERT INTO responses (decision_id, action_id, outcome, subject, channel, "
+                    "conversation_id, value, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (decision_id, action_id, outcome) DO NOTHING"
+                ),
+                (
+                    record.decision_id,
+                    record.action_id,
+                    record.outcome,
+                    record.subject,
+                    record.channel,
+                    record.conversation_id,
+                    record.value,
+                    format_time(record.at),
+                ),
+            )
+            return cur.rowcount > 0
+
+    def outcomes_of(self, decision_id: str, action_id: str) -> list[str]:
+        with self._read() as cur:
+            cur.execute(
+                self._q(
+                    "SELECT outcome FROM responses WHERE decision_id = ? AND action_id = ? "
+                    "ORDER BY at"
+                ),
+                (decision_id, action_id),
+            )
+            return [str(outcome) for (outcome,) in cur.fetchall()]
+
+    def contact_log(
+        self, subject: str, since: datetime, conversation_since: datetime
+    ) -> ContactLog:
+        with self._read() as cur:
+            cur.execute(
+                self._q(
+                    "SELECT channel, at, chosen FROM decisions "
+                    "WHERE subject = ? AND at > ? AND chosen <> '[]'"
+                ),
+                (subject, format_time(since)),
+            )
+            contacts = tuple(
+                Contact(action_id, channel, purpose, parse_time(at, "at"))
+                for channel, at, chosen in cur.fetchall()
+                for action_id, purpose in orjson.loads(chosen)
+            )
+            cur.execute(
+                self._q(
+                    "SELECT action_id, channel, outcome, at FROM responses "
+                    "WHERE subject = ? AND at > ?"
+                ),
+                (subject, format_time(since)),
+            )
+            responses = tuple(
+                Response(action_id, channel, outcome, parse_time(at, "at"))
+                for action_id, channel, outcome, at in cur.fetchall()
+            )
+            cur.execute(
+                self._q(
+                    f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE subject = ? AND at > ? "
+                    "AND conversation_id = decision_id ORDER BY at DESC LIMIT 1"
+                ),
+                (subject, format_time(conversation_since)),
+            )
+            row = cur.fetchone()
+            conversation = None if row is None else _decision(row)
+            said: tuple[tuple[str, str, datetime], ...] = ()
+            if conversation is not None:
+                cur.execute(
+                    self._q(
+                        "SELECT outcome, channel, at FROM responses WHERE conversation_id = ? "
+                        "ORDER BY at"
+                    ),
+                    (conversation.decision_id,),
+                )
+                said = tuple((o, c, parse_time(at, "at")) for o, c, at in cur.fetchall())
+        return ContactLog(contacts, responses, conversation, said)
+
+    # -- learner state ---------------------------------------------------------------------
+    def save_learner(self, name: str, state: dict[str, Any], at: datetime) -> None:
+        with self._write() as cur:
+            cur.execute(
+                self._q(
+                    "INSERT INTO learners (name, state, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET state = excluded.state, "
+                    "updated_at = excluded.updated_at"
+                ),
+                (name, _dumps(state), format_time(at)),
+            )
+
+    def load_learner(self, name: str) -> dict[str, Any] | None:
+        with self._read() as cur:
+            cur.execute(self._q("SELECT state FROM learners WHERE name = ?"), (name,))
+            row = cur.fetchone()
+        if row is None:
+            return None
+        state: dict[str, Any] = orjson.loads(row[0])
+        return state
+
+
+def _decision(row: Sequence[Any]) -> DecisionRecord:
+    decision_id, subject, channel, at, chosen, conversation_id, body = row
+    return DecisionRecord(
+        decision_id,
+        subject,
+        channel,
+        parse_time(at, "at"),
+        tuple((str(a), str(p)) for a, p in orjson.loads(chosen)),
+        conversation_id,
+        orjson.loads(body),
+    )

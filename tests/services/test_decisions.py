@@ -1,0 +1,193 @@
+"""Deciding and learning through the use cases, on both storage backends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from onevoice.bootstrap import Onevoice, bootstrap
+from onevoice.config import Settings
+from onevoice.domain.errors import InvalidInput, NotFound
+from onevoice.domain.expressions import InvalidExpression
+
+NO_CONTROLS = {"holdout_share": 0.0, "control_share": 0.0, "explore_share": 0.0}
+
+
+def catalog(**changes: Any) -> dict[str, Any]:
+    offer: dict[str, Any] = {
+        "id": "card-upgrade",
+        "purpose": "marketing",
+        "value": 50,
+        "cost": 0.1,
+        "treatments": {
+            "web": {"title": "Upgrade your card", "body": "More cashback"},
+            "email": {"subject": "Your upgrade", "body": "More cashback"},
+            "call_centre": {"script": "Offer the card upgrade"},
+        },
+        "eligibility": "profile.orders > 0",
+    }
+    offer.update(changes)
+    help_article = {
+        "id": "setup-help",
+        "purpose": "service",
+        "value": 1,
+        "treatments": {"web": {"title": "Need help?", "body": "Set up in 3 steps"}},
+        "eligibility": "context.page == 'setup'",
+    }
+    return {"actions": [offer, help_article]}
+
+
+def shopper(ov: Onevoice, user: str = "u1", orders: int = 1, **traits: Any) -> str:
+    consent = {"marketing": {"*": True}}
+    calls: list[dict[str, Any]] = [
+        {"type": "identify", "userId": user, "traits": {"consent": consent, **traits}}
+    ]
+    calls += [
+        {"type": "track", "userId": user, "event": "Order Completed", "properties": {"revenue": 40}}
+        for _ in range(orders)
+    ]
+    result = ov.collector.collect(calls, source="test")
+    assert not result.rejected
+    return f"userId:{user}"
+
+
+def with_settings(ov: Onevoice, **changes: Any) -> Onevoice:
+    """A second onevoice on the same database with other settings (closed by the test)."""
+    settings = Settings(database_url=ov.settings.database_url, secret_key="test-secret", **changes)
+    return bootstrap(settings)
+
+
+def test_a_loaded_catalog_is_stored_and_decided_with(ov: Onevoice) -> None:
+    ov.actions.load(catalog())
+    assert [a["id"] for a in ov.actions.list()] == ["card-upgrade", "setup-help"]
+    other = with_settings(ov, **NO_CONTROLS)
+    try:
+        decided = other.decisions.decide(shopper(other), "web")
+        assert decided.decision.action_ids == ("card-upgrade",)
+        assert decided.decision.actions[0].treatment.content["title"] == "Upgrade your card"
+    finally:
+        other.close()
+
+
+def test_a_bad_catalog_names_the_field_and_stores_nothing(ov: Onevoice) -> None:
+    with pytest.raises(InvalidInput) as error:
+        ov.actions.load(catalog(value="a lot"))
+    assert error.value.field == "actions[0].value"
+    with pytest.raises(InvalidExpression) as bad_rule:
+        ov.actions.load(catalog(eligibility="profile.orders >"))
+    assert bad_rule.value.field == "actions[0].eligibility"
+    assert bad_rule.value.line == 1 and bad_rule.value.column is not None
+    assert ov.actions.list() == []
+
+
+def test_put_replaces_one_action_and_validates_like_load(ov: Onevoice) -> None:
+    ov.actions.load(catalog())
+    body = ov.actions.get("card-upgrade") | {"value": 80}
+    assert ov.actions.put("card-upgrade", body)["value"] == 80
+    assert ov.decisions.catalog["card-upgrade"].value == 80
+    with pytest.raises(InvalidInput) as error:
+        ov.actions.put("card-upgrade", body | {"treatments": {"web": {"title": "x"}}})
+    assert error.value.field == "treatments.web.body"
+    with pytest.raises(InvalidExpression) as bad_rule:
+        ov.actions.put("card-upgrade", body | {"eligibility": "profile.orders >"})
+    assert bad_rule.value.field == "eligibility"
+    with pytest.raises(NotFound):
+        ov.actions.get("nothing-here")
+
+
+def test_no_action_wins_with_reasons_when_nothing_is_eligible(ov: Onevoice) -> None:
+    ov.actions.load(catalog())
+    decided = ov.decisions.decide(shopper(ov, orders=0), "web")
+    assert decided.decision.actions == ()
+    assert "no eligible action on web" in decided.decision.reasons[0]
+
+
+def test_every_decision_is_logged_with_candidates_propensity_and_model(ov: Onevoice) -> None:
+    ov.actions.load(catalog())
+    decided = ov.decisions.decide(shopper(ov), "web", {"page": "setup"}, k=2)
+    record = ov.store.get_decision(decided.decision.decision_id)
+    assert record is not None
+    assert {c["action_id"] for c in record.body["candidates"]} == {"card-upgrade", "setup-help"}
+    assert 0 < record.body["propensity"] <= 1
+    assert record.body["model_version"].startswith("bayes-logistic@")
+    assert record.body["context"] == {"page": "setup"}
+
+
+def test_one_voice_repeats_the_open_conversation_on_another_channel(ov: Onevoice) -> None:
+    ov.actions.load(catalog())
+    one = with_settings(ov, **NO_CONTROLS)
+    try:
+        customer = shopper(one)
+        first = one.decisions.decide(customer, "web").decision
+        again = one.decisions.decide(customer, "call_centre").decision
+        assert again.action_ids == first.action_ids == ("card-upgrade",)
+        assert again.honoured == first.decision_id
+        assert again.actions[0].treatment.content == {"script": "Offer the card upgrade"}
+        assert any("shown on web" in r for r in again.reasons)
+        one.decisions.respond(first.decision_id, "card-upgrade", "dismiss")
+        after = one.decisions.decide(customer, "web").decision
+        assert after.actions == ()  # dismissed: a cooldown, and the conversation is closed
+    finally:
+        one.close()
+
+
+def test_a_response_counts_once_and_teaches_the_learner(ov: Onevoice) -> None:
+    ov.actions.load(catalog())
+    one = with_settings(ov, **NO_CONTROLS)
+    try:
+        decision = one.decisions.decide(shopper(one), "web").decision
+        before = one.decisions.learner.predict_one("card-upgrade", {"channel=web": 1.0})
+        first = one.decisions.respond(decision.decision_id, "card-upgrade", "convert", 40)
+        second = one.decisions.respond(decision.decision_id, "card-upgrade", "convert", 40)
+        assert (first.recorded, first.learned, first.reward) == (True, True, 1.0)
+        assert (second.recorded, second.learned) == (False, False)
+        assert one.decisions.learner.version.endswith("@1")
+        after = one.decisions.learner.predict_one("card-upgrade", {"channel=web": 1.0})
+        assert after > before
+    finally:
+        one.close()
+
+
+def test_responses_are_checked(ov: Onevoice) -> None:
+    ov.actions.load(catalog())
+    with pytest.raises(NotFound) as unknown:
+        ov.decisions.respond("no-such-decision", "card-upgrade", "click")
+    assert unknown.value.field == "decision_id"
+    with pytest.raises(InvalidInput) as bad:
+        ov.decisions.respond("no-such-decision", "card-upgrade", "loved it")
+    assert bad.value.field == "outcome"
+
+
+def test_the_learner_survives_a_restart(ov: Onevoice) -> None:
+    ov.actions.load(catalog())
+    one = with_settings(ov, **NO_CONTROLS)
+    try:
+        decision = one.decisions.decide(shopper(one), "web").decision
+        one.decisions.respond(decision.decision_id, "card-upgrade", "accept")
+        state = one.decisions.learner.to_state()
+    finally:
+        one.close()
+    again = with_settings(ov)
+    try:
+        assert again.decisions.learner.to_state() == state
+        assert len(again.decisions.catalog) == 2
+    finally:
+        again.close()
+
+
+def test_the_holdout_gets_no_marketing_and_is_flagged(ov: Onevoice) -> None:
+    ov.actions.load(catalog())
+    held = with_settings(ov, holdout_share=1.0, control_share=0.0)
+    try:
+        decision = held.decisions.decide(shopper(held), "web").decision
+        assert decision.holdout and decision.actions == ()
+        assert any("holdout" in r for r in decision.reasons)
+    finally:
+        held.close()
+
+
+def test_an_unknown_customer_is_decided_for_with_an_empty_profile(ov: Onevoice) -> None:
+    ov.actions.load(catalog())
+    decision = ov.decisions.decide("anonymousId:new-visitor", "web", {"page": "setup"}).decision
+    assert decision.action_ids == ("setup-help",)  # service: no consent needed on a visit
