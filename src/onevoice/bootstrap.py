@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 from onevoice.config import Settings
 from onevoice.domain import learning
@@ -61,7 +61,8 @@ def bootstrap(
             "phones would stop matching. Use the original key.",
             field="ONEVOICE_SECRET_KEY",
         )
-    key_of = partial(match_key, secret=secret)
+    # the same identifiers recur in every batch; their keyed hashes are worth remembering
+    key_of = lru_cache(maxsize=200_000)(partial(match_key, secret=secret))
     processor = Processor(
         store,
         key_of,
