@@ -39,13 +39,14 @@ from datetime import datetime
 
 from onevoice.domain.actions import MARKETING, Action, Catalog, Treatment
 from onevoice.domain.conversation import Conversation, one_voice
+from onevoice.domain.expressions import Evaluation
 from onevoice.domain.learning.base import Features, Learner
+from onevoice.domain.learning.thompson import thompson
 from onevoice.domain.policy import (
     DEFAULT_POLICY,
     Consent,
     ContactHistory,
     Policy,
-    Verdict,
     check,
     check_action_limits,
     check_channel,
@@ -192,9 +193,12 @@ def decide(
     candidates: list[Candidate] = []
     errors: list[ExpressionFailure] = []
     eligible: list[Action] = []
-    by_purpose: dict[str, tuple[Verdict, ...]] = {}
+    by_purpose: dict[str, tuple[tuple[str, str], ...]] = {}
+    evaluated: dict[str, Evaluation] = {}
     for action in catalog:
-        refused = _exclusions(action, catalog, request, policy, holdout, errors, by_purpose)
+        refused = _exclusions(
+            action, catalog, request, policy, holdout, errors, by_purpose, evaluated
+        )
         if refused:
             candidates.append(
                 Candidate(action.id, action.purpose, refused[0][0], tuple(r for _, r in refused))
@@ -207,11 +211,6 @@ def decide(
         )
 
     rng = random.Random(seed_of(request.decision_id))
-    ids = [a.id for a in eligible]
-    means = [learner.predict_one(a, request.features) for a in ids]
-    draws = learner.sample(
-        ids, request.features, max(1, settings.propensity_draws), rng.getrandbits(63)
-    )
     risk = (
         settings.fatigue_cost
         * policy.points(request.channel)
@@ -219,11 +218,21 @@ def decide(
     )
     gains = [a.value * a.weight for a in eligible]
     costs = [a.cost(request.channel) + risk for a in eligible]
+    drawn = thompson(
+        learner,
+        [a.id for a in eligible],
+        request.features,
+        gains,
+        costs,
+        settings.propensity_draws,
+        rng.getrandbits(63),
+    )
+    means = drawn.means
     explored = rng.random() < settings.explore_share
-    probabilities = draws[0] if explored else means
+    probabilities = drawn.first if explored else means
     scores = [p * g - c for p, g, c in zip(probabilities, gains, costs, strict=True)]
     expected = [p * g - c for p, g, c in zip(means, gains, costs, strict=True)]
-    selected = _selection_probabilities(draws, gains, costs, expected, settings.explore_share)
+    selected = _selection_probabilities(drawn.first_choice, expected, settings.explore_share)
 
     ranked = sorted(range(len(eligible)), key=lambda n: scores[n], reverse=True)
     picked = [n for n in ranked[: max(1, request.k)] if scores[n] > 0]
@@ -308,65 +317,84 @@ def _exclusions(
     policy: Policy,
     holdout: bool,
     errors: list[ExpressionFailure],
-    by_purpose: dict[str, tuple[Verdict, ...]],
+    by_purpose: dict[str, tuple[tuple[str, str], ...]],
+    evaluated: dict[str, Evaluation],
 ) -> list[tuple[str, str]]:
-    """(rule, reason) of every refusal of ``action``; empty when eligible."""
+    """(rule, reason) of every refusal of ``action``; empty when eligible.
+
+    The cheap checks come first — treatment, holdout, validity, the purpose's channel
+    rules (once per purpose), cooldowns and the action's own limits, each skipped when it
+    cannot refuse — and the eligibility rule runs only for an action they all let through
+    (the rule cannot make a refused action eligible). Rules with the same text share one
+    evaluation per decision (``evaluated``): an outcome depends only on the text and the
+    activation.
+    """
     if request.channel not in action.treatments:
         return [("channel", f"{action.id} has no {request.channel} treatment")]
     refused: list[tuple[str, str]] = []
     if holdout and action.purpose == MARKETING:
         refused.append(("holdout", "universal holdout: no marketing"))
-    outcome = catalog.rule(action.id).evaluate(request.activation)
+    if action.paused or action.valid_from is not None or action.valid_until is not None:
+        live = check_live(action, request.now)
+        if not live.allowed:
+            refused.append((live.rule, live.reason))
+    channel_refusals = by_purpose.get(action.purpose)
+    if channel_refusals is None:
+        channel_refusals = tuple(
+            (v.rule, v.reason)
+            for v in refusals(
+                check_channel(
+                    action.purpose,
+                    request.channel,
+                    request.now,
+                    consent=request.consent,
+                    history=request.history,
+                    policy=policy,
+                    timezone=request.timezone,
+                    inbound=request.inbound,
+                )
+            )
+        )
+        by_purpose[action.purpose] = channel_refusals
+    refused.extend(channel_refusals)
+    if request.history.responses and action.is_marketing:
+        cooldown = check_cooldowns(action, request.channel, request.history, request.now, policy)
+        if not cooldown.allowed:
+            refused.append((cooldown.rule, cooldown.reason))
+    if action.cooldown is not None or action.max_per_customer is not None:
+        limits = check_action_limits(action, request.history, request.now)
+        if not limits.allowed:
+            refused.append((limits.rule, limits.reason))
+    if refused:
+        return refused
+    rule = catalog.rule(action.id)
+    outcome = evaluated.get(rule.source)
+    if outcome is None:
+        outcome = evaluated[rule.source] = rule.evaluate(request.activation)
     if outcome.error is not None:
         errors.append(ExpressionFailure(action.id, outcome.error))
-        refused.append(("eligibility_error", f"eligibility rule failed: {outcome.error}"))
-    elif not outcome.matched:
-        refused.append(("eligibility", f"does not match {action.eligibility}"))
-    channel_verdicts = by_purpose.get(action.purpose)
-    if channel_verdicts is None:
-        channel_verdicts = check_channel(
-            action.purpose,
-            request.channel,
-            request.now,
-            consent=request.consent,
-            history=request.history,
-            policy=policy,
-            timezone=request.timezone,
-            inbound=request.inbound,
-        )
-        by_purpose[action.purpose] = channel_verdicts
-    verdicts = (
-        check_live(action, request.now),
-        *channel_verdicts,
-        check_cooldowns(action, request.channel, request.history, request.now, policy),
-        check_action_limits(action, request.history, request.now),
-    )
-    refused.extend((v.rule, v.reason) for v in refusals(verdicts))
-    return refused
+        return [("eligibility_error", f"eligibility rule failed: {outcome.error}")]
+    if not outcome.matched:
+        return [("eligibility", f"does not match {action.eligibility}")]
+    return []
 
 
 def _selection_probabilities(
-    draws: Sequence[Sequence[float]],
-    gains: Sequence[float],
-    costs: Sequence[float],
-    expected: Sequence[float],
-    explore_share: float,
+    first_choice: Sequence[float], expected: Sequence[float], explore_share: float
 ) -> dict[int, float]:
-    """P(each eligible action, or -1 for none, is ranked first) under bounded Thompson."""
-    counts: Counter[int] = Counter()
-    for row in draws:
-        best, best_score = -1, 0.0
-        for n, p in enumerate(row):
-            score = p * gains[n] - costs[n]
-            if score > best_score:
-                best, best_score = n, score
-        counts[best] += 1
+    """P(each eligible action, or -1 for none, is ranked first) under bounded Thompson.
+
+    ``first_choice`` holds the Monte Carlo shares of the posterior draws (the last entry is
+    "no action"); the greedy choice adds the share of decisions that do not explore.
+    """
+    none = len(first_choice) - 1
+    share = {
+        (-1 if n == none else n): explore_share * p for n, p in enumerate(first_choice) if p > 0
+    }
     greedy, greedy_score = -1, 0.0
     for n, score in enumerate(expected):
         if score > greedy_score:
             greedy, greedy_score = n, score
-    total = len(draws)
-    share = {n: explore_share * c / total for n, c in counts.items()}
     share[greedy] = share.get(greedy, 0.0) + (1.0 - explore_share)
     return share
 

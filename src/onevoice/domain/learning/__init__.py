@@ -1,6 +1,7 @@
 """Adaptive models that learn from responses: one protocol, one learner per file.
 
-Only the learners themselves use numpy; importing the protocol (``base``) does not.
+Only the learners themselves and ``thompson`` (arbitration's array maths) use numpy;
+importing the protocol (``base``) does not.
 """
 
 from __future__ import annotations

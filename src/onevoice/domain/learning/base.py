@@ -5,7 +5,9 @@ A learner estimates P(positive response | action, features) and is uncertain abo
 sampling (and for estimating the probability with which a decision was picked);
 ``learn_one`` folds in one reward in [0, 1]. Randomness comes only from the ``seed``
 given to ``sample``. ``to_state`` is plain JSON, so a model survives a restart:
-``onevoice.domain.learning.load(learner.to_state())`` rebuilds it.
+``onevoice.domain.learning.load(learner.to_state())`` rebuilds it. A learner may also
+speak :class:`BatchLearner` — the same answers for many actions at once, as arrays —
+which arbitration uses when it can (:mod:`onevoice.domain.learning.thompson`).
 
 Rewards (one per decision, joined by ``decision_id``; see :func:`decision_reward`):
 
@@ -32,7 +34,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 #: Features of a decision: name → number (one-hot for categories, e.g. ``channel=web``).
 Features = Mapping[str, float]
@@ -87,4 +89,21 @@ class Learner(Protocol):
 
     def to_state(self) -> dict[str, Any]:
         """Plain-JSON state, with a ``kind`` key naming the learner."""
+        ...
+
+
+@runtime_checkable
+class BatchLearner(Learner, Protocol):
+    """A learner that answers for many actions in one call (numpy arrays, no Python loop).
+
+    ``predict_many`` gives what ``predict_one`` gives for each action, and
+    ``sample_matrix(...).tolist()`` is exactly ``sample(...)`` for the same seed.
+    """
+
+    def predict_many(self, action_ids: Sequence[str], x: Features) -> Any:
+        """Posterior mean probabilities, a float array of ``len(action_ids)``."""
+        ...
+
+    def sample_matrix(self, action_ids: Sequence[str], x: Features, draws: int, seed: int) -> Any:
+        """Posterior probability draws, a float array of shape ``(draws, len(action_ids))``."""
         ...

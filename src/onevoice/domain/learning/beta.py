@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from onevoice.domain.errors import InvalidInput
 from onevoice.domain.learning.base import Features
@@ -59,14 +60,34 @@ class BetaBernoulli:
         alpha, beta = self._arm(action_id, x)
         return alpha / (alpha + beta)
 
+    def _arms_of(self, action_ids: Sequence[str], x: Features) -> NDArray[np.float64]:
+        """(α, β) of every action in the decision's segment, as an ``n × 2`` array."""
+        segment = self.segment(x)
+        prior = (self.prior_rate * self.prior_strength, (1 - self.prior_rate) * self.prior_strength)
+        arms = self._arms
+        found = [arms.get(f"{a}|{segment}", prior) for a in action_ids]
+        return np.array(found, dtype=float).reshape(-1, 2)
+
+    def predict_many(self, action_ids: Sequence[str], x: Features) -> NDArray[np.float64]:
+        arms = self._arms_of(action_ids, x)
+        means: NDArray[np.float64] = arms[:, 0] / (arms[:, 0] + arms[:, 1])
+        return means
+
     def sample(
         self, action_ids: Sequence[str], x: Features, draws: int, seed: int
     ) -> list[list[float]]:
-        rng = np.random.default_rng(seed)
-        arms = np.array([self._arm(a, x) for a in action_ids], dtype=float).reshape(-1, 2)
-        values = rng.beta(arms[:, 0], arms[:, 1], size=(draws, len(action_ids)))
-        rows: list[list[float]] = values.tolist()
+        rows: list[list[float]] = self.sample_matrix(action_ids, x, draws, seed).tolist()
         return rows
+
+    def sample_matrix(
+        self, action_ids: Sequence[str], x: Features, draws: int, seed: int
+    ) -> NDArray[np.float64]:
+        arms = self._arms_of(action_ids, x)
+        rng = np.random.default_rng(seed)
+        values: NDArray[np.float64] = rng.beta(
+            arms[:, 0], arms[:, 1], size=(draws, len(action_ids))
+        )
+        return values
 
     def learn_one(self, action_id: str, x: Features, reward: float) -> None:
         reward = min(1.0, max(0.0, float(reward)))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,7 @@ class BayesianLogistic:
         self._mean: dict[str, Vector] = {}
         self._precision: dict[str, Vector] = {}
         self._updates = 0
+        self._stack: _Stack | None = None
 
     @property
     def version(self) -> str:
@@ -98,22 +100,56 @@ class BayesianLogistic:
         mean, precision = self._posterior(action_id)
         return float(mean @ vector), float(np.sum(vector * vector / precision))
 
+    def _scores(self, action_ids: Sequence[str], x: Features) -> tuple[Vector, Vector]:
+        """Mean and variance of every action's score ``w·x``, by matrix products.
+
+        The posteriors are stacked into one matrix (means, variances; a last row holds the
+        prior) built on first use after an update and reused by every decision until the
+        next ``learn_one``: a decision costs two small matrix-vector products.
+        """
+        vector = self._vector(x, grow=False)
+        stack = self._stack
+        if stack is None or stack.size != len(vector):
+            stack = self._stack = self._stacked()
+        prior = len(stack.rows)
+        rows = [stack.rows.get(a, prior) for a in action_ids]
+        mu: Vector = stack.mean[rows] @ vector
+        variance: Vector = stack.variance[rows] @ (vector * vector)
+        return mu, variance
+
+    def _stacked(self) -> _Stack:
+        size = len(self._index)
+        ids = sorted(self._mean)
+        posteriors = [self._posterior(a) for a in ids]
+        prior_mean, prior_precision = self._prior(size)
+        mean = np.vstack([*(m for m, _ in posteriors), prior_mean])
+        variance = 1.0 / np.vstack([*(q for _, q in posteriors), prior_precision])
+        return _Stack({a: n for n, a in enumerate(ids)}, size, mean, variance)
+
     # -- the learner protocol -----------------------------------------------------------
 
     def predict_one(self, action_id: str, x: Features) -> float:
         mu, variance = self._score(action_id, self._vector(x, grow=False))
         return _sigmoid(mu / math.sqrt(1.0 + math.pi * variance / 8.0))
 
+    def predict_many(self, action_ids: Sequence[str], x: Features) -> Vector:
+        mu, variance = self._scores(action_ids, x)
+        return _sigmoids(mu / np.sqrt(1.0 + math.pi * variance / 8.0))
+
     def sample(
         self, action_ids: Sequence[str], x: Features, draws: int, seed: int
     ) -> list[list[float]]:
-        vector = self._vector(x, grow=False)
-        scores = [self._score(a, vector) for a in action_ids]
-        mu = np.array([m for m, _ in scores])
-        sd = np.sqrt(np.array([v for _, v in scores]))
-        noise = np.random.default_rng(seed).standard_normal((draws, len(action_ids)))
-        rows: list[list[float]] = (1.0 / (1.0 + np.exp(-(mu + sd * noise)))).tolist()
+        rows: list[list[float]] = self.sample_matrix(action_ids, x, draws, seed).tolist()
         return rows
+
+    def sample_matrix(
+        self, action_ids: Sequence[str], x: Features, draws: int, seed: int
+    ) -> NDArray[np.float64]:
+        mu, variance = self._scores(action_ids, x)
+        z = np.random.default_rng(seed).standard_normal((draws, len(action_ids)))
+        z *= np.sqrt(variance)
+        z += mu
+        return _sigmoids(z)
 
     def learn_one(self, action_id: str, x: Features, reward: float) -> None:
         target = min(1.0, max(0.0, float(reward)))
@@ -127,6 +163,7 @@ class BayesianLogistic:
         self._mean[action_id] = mean
         self._precision[action_id] = precision + p * (1.0 - p) * vector * vector
         self._updates += 1
+        self._stack = None
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -152,6 +189,26 @@ class BayesianLogistic:
             learner._mean[action_id] = np.array(posterior["mean"], dtype=float)
             learner._precision[action_id] = np.array(posterior["precision"], dtype=float)
         return learner
+
+
+@dataclass(frozen=True, slots=True)
+class _Stack:
+    """Every action's posterior as rows of two matrices; row ``len(rows)`` is the prior."""
+
+    rows: dict[str, int]
+    size: int
+    mean: NDArray[np.float64]
+    variance: NDArray[np.float64]
+
+
+def _sigmoids(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    """σ(z) elementwise, in place, without overflow warnings for large ``|z|``."""
+    np.negative(z, out=z)
+    np.clip(z, -700.0, 700.0, out=z)
+    np.exp(z, out=z)
+    z += 1.0
+    np.reciprocal(z, out=z)
+    return z
 
 
 def _sigmoid(z: float) -> float:
