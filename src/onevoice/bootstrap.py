@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, partial
 
@@ -46,9 +48,17 @@ class Onevoice:
 
 
 def bootstrap(
-    settings: Settings, *, clock: Clock = utc_now, store: Store | None = None
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    store: Store | None = None,
+    new_id: Callable[[], str] | None = None,
 ) -> Onevoice:
-    """Build onevoice. The background processor is not started; ``serve`` starts it."""
+    """Build onevoice. The background processor is not started; ``serve`` starts it.
+
+    ``new_id`` names decisions (default: random); the simulator passes a counter so that a
+    seeded run decides the same way twice (a decision's random draws are seeded by its id).
+    """
     store = store or open_store(
         settings.database_url, sqlite_synchronous=settings.sqlite_synchronous.upper()
     )
@@ -83,7 +93,7 @@ def bootstrap(
         lock=processor.lock,
     )
     try:
-        decisions, actions = _deciding(settings, store, profiles, clock)
+        decisions, actions = _deciding(settings, store, profiles, clock, new_id)
     except BaseException:
         store.close()
         raise
@@ -101,7 +111,11 @@ def bootstrap(
 
 
 def _deciding(
-    settings: Settings, store: Store, profiles: Profiles, clock: Clock
+    settings: Settings,
+    store: Store,
+    profiles: Profiles,
+    clock: Clock,
+    new_id: Callable[[], str] | None,
 ) -> tuple[Decisions, Actions]:
     """The catalog and the learner as stored (models survive a restart), wired to decide."""
     state = store.load_learner(LEARNER_NAME)
@@ -126,7 +140,12 @@ def _deciding(
         arbitration=settings.arbitration(),
         window=settings.conversation_window,
         rules=settings.profile_rules(),
+        new_id=new_id or _random_id,
     )
     actions = Actions(store, engine, clock, on_change=decisions.use_catalog)
     decisions.use_catalog(actions.stored())
     return decisions, actions
+
+
+def _random_id() -> str:
+    return uuid.uuid4().hex

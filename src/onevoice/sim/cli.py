@@ -97,13 +97,19 @@ def simulate(
         raise click.BadParameter("must not be in the future", param_hint="--end")
     console = Console(stderr=True)
     started = time.perf_counter()
-    with _progress(console) as bar:
-        task = bar.add_task("simulating", total=days)
-        world = run_world(
-            WorldConfig(customers=customers, days=days, seed=seed, end=end_utc),
-            POLICIES[policy](),
-            on_day=lambda _day: bar.advance(task),
-        )
+    chosen = POLICIES[policy]()
+    try:
+        with _progress(console) as bar:
+            task = bar.add_task("simulating", total=days)
+            world = run_world(
+                WorldConfig(customers=customers, days=days, seed=seed, end=end_utc),
+                chosen,
+                on_day=lambda _day: bar.advance(task),
+            )
+    finally:
+        close = getattr(chosen, "close", None)
+        if callable(close):
+            close()
     console.print(f"{describe(world)} in {time.perf_counter() - started:.1f}s")
     if truth is not None:
         paths = write_truth(world, truth, format=truth_format)

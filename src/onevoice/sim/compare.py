@@ -8,7 +8,7 @@ incremental conversions are reported beside it as a check.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,8 +106,55 @@ def compare(
     for name in order:
         if on_policy is not None:
             on_policy(name)
-        world = simulate(config, policies[name]())
+        policy = policies[name]()
+        try:
+            world = simulate(config, policy)
+        finally:
+            close = getattr(policy, "close", None)
+            if callable(close):
+                close()
         if name == "nothing":
             baseline = world
         reports.append(report(world, baseline))
     return reports
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One of issue 4's targets for the onevoice policy, and whether it holds."""
+
+    name: str
+    holds: bool
+    detail: str
+
+
+def targets(reports: Sequence[PolicyReport], policy: str = "onevoice") -> list[Target]:
+    """Issue 4's targets: at least batch-and-blast's incremental conversions with at most a
+    third of its messages and half its unsubscribes; clearly more incremental revenue than
+    static rules ("clearly": at least 10% more, and more by a positive amount)."""
+    by_name = {r.policy: r for r in reports}
+    ours, blast, rules = (
+        by_name.get(policy),
+        by_name.get("batch-and-blast"),
+        by_name.get("static-rules"),
+    )
+    found: list[Target] = []
+    if ours is None:
+        return found
+    if blast is not None:
+        mine, theirs = ours.incremental_conversions or 0, blast.incremental_conversions or 0
+        found += [
+            Target("incremental conversions ≥ batch-and-blast's", mine >= theirs,
+                   f"{mine:+,} vs {theirs:+,}"),
+            Target("messages ≤ ⅓ of batch-and-blast's", 3 * ours.sent <= blast.sent,
+                   f"{ours.sent:,} vs ⅓ × {blast.sent:,} = {blast.sent / 3:,.0f}"),
+            Target("unsubscribes ≤ ½ of batch-and-blast's",
+                   2 * ours.unsubscribes <= blast.unsubscribes,
+                   f"{ours.unsubscribes:,} vs ½ × {blast.unsubscribes:,}"),
+        ]  # fmt: skip
+    if rules is not None:
+        mine_r, theirs_r = ours.incremental_revenue or 0.0, rules.incremental_revenue or 0.0
+        clearly = mine_r > theirs_r + 0.1 * abs(theirs_r) and mine_r > 0
+        detail = f"£{mine_r:+,.0f} vs £{theirs_r:+,.0f}"
+        found.append(Target("incremental revenue clearly > static rules'", clearly, detail))
+    return found

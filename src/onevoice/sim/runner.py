@@ -17,7 +17,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -27,12 +27,12 @@ from onevoice.sim import catalog as cat
 from onevoice.sim.behaviour import behave
 from onevoice.sim.intents import DAY_MS, HOUR_MS, begin, settle
 from onevoice.sim.play import N_UNIFORMS, play
-from onevoice.sim.policies.base import SEND_SLOT, Decisions, Moments, Policy
+from onevoice.sim.policies.base import SEND_SLOT, Decisions, Moments, Observing, Policy
 from onevoice.sim.policies.nothing import Nothing
 from onevoice.sim.population import Population, make_population
 from onevoice.sim.response import Contacts
 from onevoice.sim.rows import EventRows, chronological, concat
-from onevoice.sim.segment import with_identifies
+from onevoice.sim.segment import Identities, people_tag, row_calls, with_identifies, world_tag
 from onevoice.sim.state import WorldState
 from onevoice.sim.truth import GroundTruth, TruthRecorder
 from onevoice.sim.view import Observer
@@ -101,6 +101,11 @@ def simulate(
     recorder = TruthRecorder()
     parts: list[EventRows] = []
     n = people.size
+    observing = policy if isinstance(policy, Observing) else None
+    ids = Identities(people_tag(config.seed, config.customers))
+    tag = world_tag(config.seed, config.customers, config.days, policy.name)
+    if observing is not None:
+        observing.begin(ids)
     for day in range(config.days):
         state.day = day
         day_start = start_ms + day * DAY_MS
@@ -112,6 +117,7 @@ def simulate(
         )  # fmt: skip
         sessions = behave(state, people, day_start=day_start, rng=rng(config.seed, BEHAVIOUR, day))
         moments, starts = _moments(day, sessions.customer, sessions.channel, sessions.at, observer)
+        moments = replace(moments, start=day_start)
         decisions = policy.decide(moments, observer.view)
         uniforms = rng(config.seed, CONTACTS, day).random((n, 2, N_UNIFORMS))
         contacts = _contacts(moments, decisions, starts, state, people, day_start, uniforms)
@@ -134,6 +140,11 @@ def simulate(
         # a safety net: nothing after a customer left, nothing past the end
         today = today.take((today.at <= settled.churned_at[today.customer]) & (today.at < end_ms))
         observer.see(day, today, played.sent_to)
+        if observing is not None:
+            seen = chronological(with_identifies(today, state.known))
+            observing.observe(
+                day, row_calls(ids, seen, people.timezone, people.has_phone, f"sim-{tag}-{day}-")
+            )
         recorder.daily.append(_summary(day, day_start, today, contacts, state, people))
         parts.append(today)
         if on_day is not None:

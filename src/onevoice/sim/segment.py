@@ -130,35 +130,49 @@ def calls(world: World, *, chunk: int = 5_000) -> Iterator[list[dict[str, Any]]]
     ids = Identities(people_tag(config.seed, config.customers))
     tag = world_tag(config.seed, config.customers, config.days, world.policy)
     people, rows = world.people, world.rows
-    zones = [name for name, _offset in cat.TIMEZONES]
-    zone_of = [zones[z] for z in people.timezone.tolist()]
-    phone_of = people.has_phone.tolist()
     for begin in range(0, len(rows), chunk):
-        part = slice(begin, min(begin + chunk, len(rows)))
-        stamps = np.datetime_as_string(rows.at[part].astype("datetime64[ms]"), unit="ms")
-        columns = zip(
-            range(part.start, part.stop), stamps.tolist(), rows.customer[part].tolist(),
-            rows.channel[part].tolist(), rows.content[part].tolist(),
-            rows.device[part].tolist(), rows.login[part].tolist(), rows.action[part].tolist(),
-            rows.amount[part].tolist(), strict=True,
+        yield row_calls(
+            ids, rows, people.timezone, people.has_phone, f"sim-{tag}-",
+            range(begin, min(begin + chunk, len(rows))),
         )  # fmt: skip
-        yield [
-            _call(
-                ids,
-                f"sim-{tag}-{n:09d}",
-                stamp + "Z",
-                customer,
-                channel,
-                content,
-                device,
-                login,
-                action,
-                amount,
-                zone_of[customer],
-                phone_of[customer],
-            )
-            for n, stamp, customer, channel, content, device, login, action, amount in columns
-        ]
+
+
+def row_calls(
+    ids: Identities,
+    rows: EventRows,
+    timezone: NDArray[np.int8] | NDArray[np.int64],
+    has_phone: NDArray[np.bool_],
+    prefix: str,
+    part: range | None = None,
+) -> list[dict[str, Any]]:
+    """Segment calls of ``rows`` (those in ``part``), numbered ``prefix`` + row index."""
+    part = part or range(len(rows))
+    index = slice(part.start, part.stop)
+    zones = [name for name, _offset in cat.TIMEZONES]
+    stamps = np.datetime_as_string(rows.at[index].astype("datetime64[ms]"), unit="ms")
+    columns = zip(
+        part, stamps.tolist(), rows.customer[index].tolist(),
+        rows.channel[index].tolist(), rows.content[index].tolist(),
+        rows.device[index].tolist(), rows.login[index].tolist(), rows.action[index].tolist(),
+        rows.amount[index].tolist(), strict=True,
+    )  # fmt: skip
+    return [
+        _call(
+            ids,
+            f"{prefix}{n:09d}",
+            stamp + "Z",
+            customer,
+            channel,
+            content,
+            device,
+            login,
+            action,
+            amount,
+            zones[int(timezone[customer])],
+            bool(has_phone[customer]),
+        )
+        for n, stamp, customer, channel, content, device, login, action, amount in columns
+    ]
 
 
 def _call(

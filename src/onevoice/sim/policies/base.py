@@ -14,12 +14,13 @@ moments; a policy that thinks one customer at a time can loop inside ``decide``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from onevoice.sim.catalog import NO_ACTION
+from onevoice.sim.segment import Identities
 from onevoice.sim.view import CustomerView
 
 SEND_SLOT = -1  # the channel of a moment at which the brand may send (not a session)
@@ -33,6 +34,7 @@ class Moments:
     day: int
     customer: NDArray[np.int64]
     channel: NDArray[np.int8]  # web or app for a session, SEND_SLOT for a send slot
+    start: int = 0  # the day's start, ms since the epoch (UTC)
 
     @property
     def size(self) -> int:
@@ -88,3 +90,15 @@ class Policy(Protocol):
     def decide(self, moments: Moments, view: CustomerView) -> Decisions: ...
 
     def learn(self, responses: Responses) -> None: ...
+
+
+@runtime_checkable
+class Observing(Protocol):
+    """A policy that also reads the day's events as the brand's tracking sends them
+    (Segment calls, after the day is played) — how the onevoice policy keeps its profiles
+    live through the real collect path."""
+
+    def begin(self, ids: Identities) -> None:
+        """Called once before the first day with the brand's identifiers of its customers."""
+
+    def observe(self, day: int, calls: list[dict[str, Any]]) -> None: ...
