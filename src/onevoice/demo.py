@@ -16,6 +16,7 @@ from onevoice.sim import WorldConfig, simulate
 from onevoice.sim.export import describe
 from onevoice.sim.feed import feed, process
 from onevoice.sim.policies import BatchAndBlast
+from onevoice.sim.policies.onevoice import harbour_bank_catalog
 
 DEMO = WorldConfig(customers=2_000, days=21, seed=2026)
 
@@ -43,3 +44,6 @@ def load_demo(ov: Onevoice, echo: Callable[[str], None], *, config: WorldConfig 
     echo(
         f"demo world ready: {processed:,} events processed in {time.perf_counter() - started:.0f}s"
     )
+    if not ov.actions.list():
+        loaded = ov.actions.load(harbour_bank_catalog())
+        echo(f"loaded Harbour Bank's action catalog: {len(loaded)} actions (try POST /v1/decide)")
