@@ -15,6 +15,7 @@ from onevoice.bootstrap import Onevoice, bootstrap
 from onevoice.config import Settings
 from onevoice.domain.errors import OnevoiceError
 from onevoice.importing_cli import import_command
+from onevoice.measure_cli import lift_command, ope
 from onevoice.sim.cli import simulate
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -225,6 +226,8 @@ def bench(suites: tuple[str, ...], quick: bool, postgres_url: str | None) -> Non
 main.add_command(import_command)
 main.add_command(simulate)
 main.add_command(actions)
+main.add_command(lift_command)
+main.add_command(ope)
 
 if __name__ == "__main__":
     main()
