@@ -163,3 +163,16 @@ def test_a_gzipped_batch_is_accepted(live: LiveServer) -> None:
     )
     assert response.status_code == 200
     assert len(events_of(live, "userId:gz")) == 1
+
+
+def test_a_json_endpoint_called_without_a_json_content_type_says_so(live: LiveServer) -> None:
+    response = httpx.post(
+        f"{live.url}/v1/admin/keys",
+        content=b'{"kind": "write", "name": "x"}',
+        headers={
+            "Authorization": f"Bearer {live.admin_key}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["field"] == "content-type"

@@ -61,9 +61,19 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Basic, Bearer"} if isinstance(exc, Unauthorized) else None
         return Json(error_body(exc.code, exc.message, exc.field), status_of(exc), headers=headers)
 
-    async def validation_error(_request: Request, exc: Exception) -> Json:
+    async def validation_error(request: Request, exc: Exception) -> Json:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {}
+        kind = request.headers.get("content-type", "")
+        if request.method in ("POST", "PUT") and "json" not in kind:
+            return Json(
+                error_body(
+                    "invalid_input",
+                    f"send the body as JSON with Content-Type: application/json (got {kind!r})",
+                    "content-type",
+                ),
+                415,
+            )
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
         return Json(
             error_body("invalid_input", str(first.get("msg", "invalid request")), where or None),
