@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from onevoice.domain.errors import InvalidInput
+from onevoice.domain.errors import InvalidEvent, InvalidInput
+from onevoice.domain.events import parse_time
 from onevoice.domain.expressions import (
     ALWAYS,
     CompiledExpression,
@@ -369,16 +370,10 @@ def _costs(raw: object, where: str) -> tuple[float, dict[str, float]]:
 def _time(value: object, where: str) -> datetime | None:
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise InvalidInput("must be an ISO 8601 date-time string", field=where)
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not an ISO 8601 date-time", field=where) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return parse_time(value, where)
+    except InvalidEvent as error:  # the same rule as event times, reported as catalog input
+        raise InvalidInput(error.message, field=where) from None
 
 
 def _duration(value: object, where: str) -> timedelta | None:
