@@ -138,3 +138,15 @@ def test_the_state_survives_the_round_trip_through_its_record() -> None:
         [event(1, minutes=3, channel="web", trait="a", name="Order Completed", revenue=12.5)]
     )
     assert profiles.ProfileState.from_record(state.to_record()) == state
+
+
+@settings(max_examples=150, deadline=None)
+@given(events_strategy, events_strategy)
+def test_folding_a_batch_at_once_equals_applying_its_events_one_by_one(  # type: ignore[no-untyped-def]
+    before, batch
+) -> None:
+    start = profiles.fold(build(before))
+    one_by_one = start
+    for e in build(batch):
+        one_by_one = profiles.apply(one_by_one, e)
+    assert profiles.apply_all(start, build(batch)) == one_by_one
