@@ -176,3 +176,10 @@ def test_a_json_endpoint_called_without_a_json_content_type_says_so(live: LiveSe
     )
     assert response.status_code == 415
     assert response.json()["error"]["field"] == "content-type"
+
+
+def test_an_unexpected_failure_is_still_a_json_error(live: LiveServer) -> None:
+    live.ov.store.close()  # the database goes away under the running server
+    response = post(live, "/v1/track", {"userId": "u", "event": "x"})
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal"

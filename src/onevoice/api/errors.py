@@ -85,6 +85,14 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return Json(error_body(code, str(exc.detail), None), exc.status_code)
 
+    async def internal_error(_request: Request, exc: Exception) -> Json:
+        # isolation point: the server logs the traceback; the client gets JSON, not a page
+        return Json(
+            error_body("internal", f"internal error ({type(exc).__name__}); it was logged", None),
+            500,
+        )
+
     app.add_exception_handler(OnevoiceError, onevoice_error)
+    app.add_exception_handler(Exception, internal_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
