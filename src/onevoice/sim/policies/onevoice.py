@@ -9,13 +9,17 @@ collector and processor, so profiles are live; Harbour Bank's offers are loaded 
 - **in session** (a web or app visit): once, on that channel;
 - **outbound**: for customers whose recent behaviour gives a reason (interest in a product
   or a problem at least ``trigger``; a brand would call decide from such a trigger rather
-  than for its whole base every day), on email, then push, then SMS where the brand holds
-  consent, stopping at the first channel on which an action wins; sent at 10:00 on the
-  customer's clock.
+  than for its whole base every day) and who have not been sent anything for ``gap_days``
+  (the brand's own send log, as the view shows it), on email, then push, then SMS where
+  the brand holds consent, stopping at the first channel on which an action wins; sent at
+  10:00 on the customer's clock.
 
 What comes back is played; each delivered action's outcome goes back through
-``decisions.respond`` (impression, then click and accept, or dismiss when ignored;
-unsubscribe and complaint when they happen), so the learner learns online. The policy
+``decisions.respond`` (impression, then click and accept; unsubscribe and complaint when
+they happen), so the learner learns online. An ignored offer is only an impression: not
+clicking a banner or an email is not a "no", so the conversation window is left to lapse
+rather than reported as a dismiss (which would buy a 14-day cooldown of the action on
+every channel); ``dismiss_ignored`` names channels on which ignoring counts as a dismiss. The policy
 reads only the :class:`~onevoice.sim.view.CustomerView` and onevoice's own profiles: the
 context of a request is the customer's observed interest and purchases, and consent is
 synced to the profiles as the brand's CRM would (an ``identify`` with a ``consent`` trait).
@@ -89,7 +93,9 @@ class OnevoicePolicy:
         database_url: str | None = None,
         settings: Mapping[str, Any] | None = None,
         catalog: Any = None,
-        trigger: float = 1.0,
+        trigger: float = 1.5,
+        gap_days: int = 7,
+        dismiss_ignored: tuple[str, ...] = (),
         seed: int = 0,
         tag: str = "ov",
     ) -> None:
@@ -97,6 +103,8 @@ class OnevoicePolicy:
         self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
         self.catalog = catalog
         self.trigger = trigger
+        self.gap_days = gap_days
+        self.dismiss_ignored = frozenset(cat.CH[name] for name in dismiss_ignored)
         self.seed = seed
         self.tag = tag
         self.chosen: list[tuple[str, str]] = []  # (decision_id, action_id) of every action
@@ -140,7 +148,8 @@ class OnevoicePolicy:
         who = moments.customer[slot]
         outbound = view.contactable[who][:, list(cat.OUTBOUND)].any(axis=1)
         reason = view.interest[who, 1:].max(axis=1) >= self.trigger
-        for n in slot[outbound & reason & ~view.closed[who]].tolist():
+        rested = view.day - view.last_contact_day[who] >= self.gap_days
+        for n in slot[outbound & reason & rested & ~view.closed[who]].tolist():
             customer = int(moments.customer[n])
             # a send's hour counts from the start of the simulated day, which need not be
             # midnight: aim at SEND_LOCAL_HOUR on the customer's clock
@@ -176,7 +185,10 @@ class OnevoicePolicy:
                 outcomes.append("unsubscribe")
             if complained:
                 outcomes.append("complaint")
-            outcomes += ["click", "accept"] if responded else ["dismiss"]
+            if responded:
+                outcomes += ["click", "accept"]
+            elif channel in self.dismiss_ignored:
+                outcomes.append("dismiss")
             for outcome in outcomes:
                 respond(decision_id, action_id, outcome)
             self.responded += 1
