@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -196,3 +197,44 @@ def test_an_unknown_customer_is_decided_for_with_an_empty_profile(ov: Onevoice) 
         assert decided.decision.action_ids == ("setup-help",)
     finally:
         one.close()
+
+
+def test_a_lapsed_impression_is_scored_no_response_once(ov: Onevoice, clock: Any) -> None:
+    ov.actions.load(catalog())
+    settings = Settings(
+        database_url=ov.settings.database_url, secret_key="test-secret", **NO_CONTROLS
+    )
+    one = bootstrap(settings, clock=clock)
+    try:
+        decision = one.decisions.decide(shopper(one), "web").decision
+        one.decisions.respond(decision.decision_id, "card-upgrade", "impression")
+        clock.now += timedelta(hours=71)
+        assert one.decisions.close_lapsed() == 0  # still inside its conversation window
+        clock.now += timedelta(hours=2)
+        assert one.decisions.close_lapsed() == 1
+        assert one.decisions.close_lapsed() == 0  # a second sweep finds nothing
+        assert one.store.outcomes_of(decision.decision_id, "card-upgrade") == [
+            "impression",
+            "no_response",
+        ]
+        assert one.decisions.learner.version.endswith("@1")
+        seen = {"channel=web": 1.0}
+        learner = one.decisions.learner
+        assert learner.predict_one("card-upgrade", seen) < learner.predict_one("unshown", seen)
+        late = one.decisions.respond(decision.decision_id, "card-upgrade", "accept")
+        assert (late.recorded, late.learned) == (True, False)  # kept, not learned twice
+    finally:
+        one.close()
+
+
+def test_numbers_in_the_context_are_features_the_learner_sees(ov: Onevoice) -> None:
+    ov.actions.load(catalog())
+    decided = ov.decisions.decide(
+        shopper(ov), "web", {"interest": {"mortgage": 2.0}, "page": "setup", "vip": True}
+    )
+    record = ov.store.get_decision(decided.decision.decision_id)
+    assert record is not None
+    features = record.body["features"]
+    assert features["context.interest.mortgage"] == pytest.approx(1.099)
+    assert features["context.vip"] == 1.0
+    assert "context.page" not in features  # text is not an amount

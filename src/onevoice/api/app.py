@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 
 from onevoice import __version__
@@ -28,6 +31,19 @@ and keeps one live profile.
 
 Every error is `{"error": {"code", "message", "field"}}`.
 """
+#: How often lapsed conversations are scored ``no_response`` (see ``Decisions.close_lapsed``).
+SWEEP_SECONDS = 60.0
+_log = logging.getLogger("onevoice.api")
+
+
+async def _sweep_lapsed(ov: Onevoice) -> None:
+    """Score lapsed conversations now and then, off the event loop; a failure is logged."""
+    while True:
+        try:
+            await run_in_threadpool(ov.decisions.close_lapsed)
+        except Exception:
+            _log.exception("scoring lapsed conversations failed; retrying later")
+        await asyncio.sleep(SWEEP_SECONDS)
 
 
 def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
@@ -35,11 +51,17 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sweeper = None
         if run_processor:
             ov.background.start()
+            sweeper = asyncio.create_task(_sweep_lapsed(ov))
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with suppress(asyncio.CancelledError):
+                    await sweeper
             if run_processor:
                 ov.background.stop()
 

@@ -32,6 +32,7 @@ from onevoice.domain.decide import (
 from onevoice.domain.errors import InvalidInput, NotFound
 from onevoice.domain.events import format_time
 from onevoice.domain.learning.base import Features, Learner, decision_reward
+from onevoice.domain.learning.features import decision_features
 from onevoice.domain.policy import DEFAULT_POLICY, OUTCOMES, Consent, ContactHistory, Policy
 from onevoice.domain.profiles import ProfileRules, ProfileState
 from onevoice.services.clock import Clock
@@ -44,6 +45,10 @@ MAX_K = 20
 LEARNER_NAME = "default"
 HOLDOUT_KEY_TYPES = ("userId", "crm_id")
 _HISTORY = timedelta(days=31)
+#: The outcome recorded when a conversation's window closes on nothing but an impression.
+NO_RESPONSE = "no_response"
+#: Outcomes after which a decision's reward is known (the first of them is learned from).
+_ANSWERS = FINAL_OUTCOMES | {NO_RESPONSE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +151,7 @@ class Decisions:
                 log.conversation_responses,
             )
         inbound = context.get("inbound")
-        features: dict[str, float] = {f"channel={channel}": 1.0, f"lifecycle={lifecycle}": 1.0}
+        features = decision_features(channel, lifecycle, context)
         request = DecideRequest(
             decision_id=self._new_id(),
             customer_key=key,
@@ -217,15 +222,56 @@ class Decisions:
             reward = None
             learned = False
             if recorded and outcome in FINAL_OUTCOMES:
-                outcomes = self._store.outcomes_of(decision_id, action_id)
-                if sum(1 for o in outcomes if o in FINAL_OUTCOMES) == 1:
-                    reward = decision_reward(outcomes)
+                reward = self._learn(record, action_id)
                 if reward is not None:
-                    features: Features = record.body.get("features", {})
-                    self._learner.learn_one(action_id, features, reward)
                     self._store.save_learner(LEARNER_NAME, self._learner.to_state(), now)
                     learned = True
         return Responded(decision_id, action_id, outcome, recorded, learned, reward)
+
+    def close_lapsed(self, limit: int = 10_000) -> int:
+        """Score conversations whose window closed on an impression alone: a ``no_response``.
+
+        Without this a learner hears only the customers who answered — clicks, accepts and
+        the occasional complaint — and overrates every action. The window is the same one
+        that keeps a conversation open (``ONEVOICE_CONVERSATION_WINDOW``), so an offer still
+        in its conversation is never scored early. Recorded as a response like any other
+        (once: a second sweep finds nothing); a late answer after it is kept but not
+        learned from again. Returns how many were closed.
+        """
+        now = self._clock()
+        closed = 0
+        with self._lock:
+            for decision_id, action_id in self._store.lapsed_impressions(now - self._window, limit):
+                record = self._store.get_decision(decision_id)
+                if record is None:
+                    continue
+                response = ResponseRecord(
+                    decision_id,
+                    action_id,
+                    NO_RESPONSE,
+                    record.subject,
+                    record.channel,
+                    record.conversation_id,
+                    None,
+                    now,
+                )
+                if self._store.add_response(response):
+                    self._learn(record, action_id)
+                    closed += 1
+            if closed:
+                self._store.save_learner(LEARNER_NAME, self._learner.to_state(), now)
+        return closed
+
+    def _learn(self, record: DecisionRecord, action_id: str) -> float | None:
+        """Fold the decision's reward into the learner if this is its first answer."""
+        outcomes = self._store.outcomes_of(record.decision_id, action_id)
+        if sum(1 for o in outcomes if o in _ANSWERS) != 1:
+            return None
+        reward = decision_reward(outcomes)
+        if reward is not None:
+            features: Features = record.body.get("features", {})
+            self._learner.learn_one(action_id, features, reward)
+        return reward
 
 
 def _check_request(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -21,6 +21,8 @@ from onevoice.services.ports import ContactLog, DecisionRecord, ResponseRecord
 if TYPE_CHECKING:
     from onevoice.store.sql import Cursor
 
+#: Impressions older than this are never scored as lapsed (the sweep reads recent ones).
+LAPSE_HORIZON = timedelta(days=31)
 _DECISION_COLUMNS = "decision_id, subject, channel, at, chosen, conversation_id, body"
 
 
@@ -163,6 +165,21 @@ class DecisionsSql:
                 )
                 said = tuple((o, c, parse_time(at, "at")) for o, c, at in cur.fetchall())
         return ContactLog(contacts, responses, conversation, said)
+
+    def lapsed_impressions(self, decided_before: datetime, limit: int) -> list[tuple[str, str]]:
+        with self._read() as cur:
+            cur.execute(
+                self._q(
+                    "SELECT r.decision_id, r.action_id FROM responses r "
+                    "JOIN decisions d ON d.decision_id = r.decision_id "
+                    "WHERE r.outcome = 'impression' AND r.at > ? AND d.at < ? AND NOT EXISTS ("
+                    "SELECT 1 FROM responses o WHERE o.decision_id = r.decision_id "
+                    "AND o.action_id = r.action_id AND o.outcome <> 'impression') "
+                    "ORDER BY d.at, r.decision_id, r.action_id LIMIT ?"
+                ),
+                (format_time(decided_before - LAPSE_HORIZON), format_time(decided_before), limit),
+            )
+            return [(str(d), str(a)) for d, a in cur.fetchall()]
 
     # -- learner state ---------------------------------------------------------------------
     def save_learner(self, name: str, state: dict[str, Any], at: datetime) -> None:

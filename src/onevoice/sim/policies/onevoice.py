@@ -19,7 +19,8 @@ What comes back is played; each delivered action's outcome goes back through
 they happen), so the learner learns online. An ignored offer is only an impression: not
 clicking a banner or an email is not a "no", so the conversation window is left to lapse
 rather than reported as a dismiss (which would buy a 14-day cooldown of the action on
-every channel); ``dismiss_ignored`` names channels on which ignoring counts as a dismiss. The policy
+every channel) — each morning the lapsed ones are scored ``no_response``, as the server's
+sweep does; ``dismiss_ignored`` names channels on which ignoring counts as a dismiss. The policy
 reads only the :class:`~onevoice.sim.view.CustomerView` and onevoice's own profiles: the
 context of a request is the customer's observed interest and purchases, and consent is
 synced to the profiles as the brand's CRM would (an ``identify`` with a ``consent`` trait).
@@ -130,6 +131,7 @@ class OnevoicePolicy:
         if self._ov is None:
             self._start()
         self._sync_consent(view)
+        self.ov.decisions.close_lapsed()
         self._open.clear()
         decisions = Decisions.nothing(moments)
         context = _Contexts(view)
