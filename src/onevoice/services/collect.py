@@ -13,6 +13,7 @@ from datetime import timedelta
 from onevoice.domain.errors import InvalidEvent
 from onevoice.domain.events import Event, parse_event
 from onevoice.services.clock import Clock
+from onevoice.services.group_commit import GroupCommit
 from onevoice.services.ports import Store
 
 
@@ -48,6 +49,7 @@ class Collector:
         self._clock = clock
         self._max_future = max_future
         self._on_append = on_append
+        self._group = GroupCommit(store.append_event_groups)
 
     def parse(
         self, raws: Sequence[object], *, source: str = "", default_type: str | None = None
@@ -76,7 +78,7 @@ class Collector:
         if not events:
             return 0, 0
         unique = list({e.message_id: e for e in events}.values())
-        inserted = self._store.append_events(unique)
+        inserted = self._group.append(unique)
         if inserted:
             self._on_append()
         return inserted, len(events) - inserted

@@ -82,18 +82,22 @@ class SqlStore(DecisionsSql):
 
     # -- events ------------------------------------------------------------------------
     def append_events(self, events: Sequence[Event]) -> int:
-        records = [(e, e.to_record()) for e in events]  # formats each time once, not twice
-        rows = [
-            (e.message_id, e.type, e.channel, r["timestamp"], r["receivedAt"], dumps(r))
-            for e, r in records
-        ]
+        return self.append_event_groups([events])[0]
+
+    def append_event_groups(self, groups: Sequence[Sequence[Event]]) -> list[int]:
+        # rows are built before the write lock is taken: formatting is the slow part
+        rows = [[_event_row(e, e.to_record()) for e in events] for events in groups]
         sql = self._q(
             "INSERT INTO events (message_id, type, channel, ts, received_at, body) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"
         )
+        counts = []
         with self._write() as cur:
-            cur.executemany(sql, rows)
-            return max(cur.rowcount, 0)
+            for group in rows:
+                if group:
+                    cur.executemany(sql, group)
+                counts.append(max(cur.rowcount, 0) if group else 0)
+        return counts
 
     def read_events(self, after_seq: int, limit: int) -> list[tuple[int, Event]]:
         sql = self._q(
@@ -495,3 +499,8 @@ class SqlStore(DecisionsSql):
             )
             cur.execute(self._q("SELECT value FROM meta WHERE name = ?"), (name,))
             return str(cur.fetchone()[0])
+
+
+def _event_row(e: Event, r: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
+    """The events row of one event (its record formats each time once, not twice)."""
+    return (e.message_id, e.type, e.channel, r["timestamp"], r["receivedAt"], dumps(r))
