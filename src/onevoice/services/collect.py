@@ -49,7 +49,7 @@ class Collector:
         self._clock = clock
         self._max_future = max_future
         self._on_append = on_append
-        self._group = GroupCommit(store.append_event_groups)
+        self._group: GroupCommit[Event] = GroupCommit(store.append_event_groups)
 
     def parse(
         self, raws: Sequence[object], *, source: str = "", default_type: str | None = None

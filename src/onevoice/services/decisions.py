@@ -36,6 +36,7 @@ from onevoice.domain.learning.features import decision_features
 from onevoice.domain.policy import DEFAULT_POLICY, OUTCOMES, Consent, ContactHistory, Policy
 from onevoice.domain.profiles import ProfileRules, ProfileState
 from onevoice.services.clock import Clock
+from onevoice.services.group_commit import GroupCommit
 from onevoice.services.ports import DecisionRecord, ResponseRecord, Store, StoredProfile
 from onevoice.services.profiles import Profiles
 
@@ -101,6 +102,8 @@ class Decisions:
         self._rules = rules
         self._new_id = new_id
         self._lock = threading.Lock()
+        # decisions asked for at once share one durable commit of the log
+        self._log: GroupCommit[DecisionRecord] = GroupCommit(store.add_decision_groups)
 
     @property
     def catalog(self) -> Catalog:
@@ -178,7 +181,7 @@ class Decisions:
                 settings=self._arbitration,
                 conversation=conversation,
             )
-        self._store.add_decision(_record(decision, subject, context, k, features))
+        self._log.append([_record(decision, subject, context, k, features)])
         return Decided(decision, subject, customer)
 
     def _profile(self, customer: str) -> StoredProfile | None:

@@ -61,21 +61,15 @@ class DecisionsSql:
 
     # -- the decision log ------------------------------------------------------------------
     def add_decision(self, record: DecisionRecord) -> None:
+        self.add_decision_groups([[record]])
+
+    def add_decision_groups(self, groups: Sequence[Sequence[DecisionRecord]]) -> list[int]:
+        rows = [[_decision_row(r) for r in group] for group in groups]
+        sql = self._q(f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)")
         with self._write() as cur:
-            cur.execute(
-                self._q(
-                    f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                ),
-                (
-                    record.decision_id,
-                    record.subject,
-                    record.channel,
-                    format_time(record.at),
-                    _dumps([list(c) for c in record.chosen]),
-                    record.conversation_id,
-                    _dumps(record.body),
-                ),
-            )
+            for group in rows:
+                cur.executemany(sql, group)
+        return [len(group) for group in rows]
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None:
         with self._read() as cur:
@@ -201,6 +195,18 @@ class DecisionsSql:
             return None
         state: dict[str, Any] = orjson.loads(row[0])
         return state
+
+
+def _decision_row(record: DecisionRecord) -> tuple[Any, ...]:
+    return (
+        record.decision_id,
+        record.subject,
+        record.channel,
+        format_time(record.at),
+        _dumps([list(c) for c in record.chosen]),
+        record.conversation_id,
+        _dumps(record.body),
+    )
 
 
 def _decision(row: Sequence[Any]) -> DecisionRecord:
