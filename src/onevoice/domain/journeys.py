@@ -8,7 +8,8 @@ at a goal event (``end_events``), or when the customer falls silent for ``gap``.
 >>> rules = JourneyRules()
 >>> rules.gap.total_seconds() / 3600, "Case Resolved" in rules.end_events
 (24.0, True)
->>> DesignedJourney.parse({"name": "fix card", "steps": ["app:Freeze Card", "Case Resolved"]}).steps[0]
+>>> design = {"name": "fix card", "steps": ["app:Freeze Card", "Case Resolved"]}
+>>> DesignedJourney.parse(design).steps[0]
 DesignedStep(event='Freeze Card', channel='app', reason=None)
 """
 
@@ -24,20 +25,29 @@ from onevoice.domain.errors import InvalidInput
 GRANULARITIES = ("reason", "event", "channel")
 #: Goals that end a journey by default: a sale, a solved case, a closed account.
 DEFAULT_END_EVENTS = (
-    "Order Completed", "Case Resolved", "Account Closed", "Application Submitted",
-)  # fmt: skip
+    "Order Completed",
+    "Case Resolved",
+    "Account Closed",
+    "Application Submitted",
+)
 #: Channels where a person answers the customer: a contact there is a "contact".
 ASSISTED_CHANNELS = ("call_centre", "chat", "branch", "ivr", "social")
 #: Channels the brand sends on (they do not count as the customer hopping).
 OUTBOUND_CHANNELS = ("email", "sms", "push")
 #: Events that say a message reached the customer, and that they opted out.
 MESSAGE_EVENTS = (
-    "Email Delivered", "SMS Delivered", "Push Notification Received", "Promotion Viewed",
+    "Email Delivered",
+    "SMS Delivered",
+    "Push Notification Received",
+    "Promotion Viewed",
     "Message Delivered",
-)  # fmt: skip
+)
 OPT_OUT_EVENTS = (
-    "Unsubscribed", "SMS Opted Out", "Push Notifications Disabled", "Email Unsubscribed",
-)  # fmt: skip
+    "Unsubscribed",
+    "SMS Opted Out",
+    "Push Notifications Disabled",
+    "Email Unsubscribed",
+)
 CHURN_EVENTS = ("Account Closed",)
 
 
@@ -132,13 +142,13 @@ def _step(item: Any, where: str) -> DesignedStep:
             raise InvalidInput("a step needs an event name", field=where)
         return DesignedStep(event.strip(), channel.strip() or None)
     if isinstance(item, Mapping):
-        event = item.get("event")
-        if not isinstance(event, str) or not event.strip():
+        name = item.get("event")
+        if not isinstance(name, str) or not name.strip():
             raise InvalidInput("a step needs an event name", field=f"{where}.event")
         for key in ("channel", "reason"):
             if item.get(key) is not None and not isinstance(item.get(key), str):
                 raise InvalidInput(f"{key} must be a string", field=f"{where}.{key}")
-        return DesignedStep(event.strip(), item.get("channel"), item.get("reason"))
+        return DesignedStep(name.strip(), item.get("channel"), item.get("reason"))
     raise InvalidInput("a step is a string or an object with an event", field=where)
 
 

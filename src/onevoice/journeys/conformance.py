@@ -98,20 +98,22 @@ def check(steps: pl.LazyFrame, design: DesignedJourney, *, top: int = 10) -> Con
         {"after_step": after, "to_step": to, "journeys": n}
         for (after, to), n in leaves.most_common(top)
     ]
-    path_rows = sorted(
-        ({"path": p, "journeys": n, "customers": len(w)} for p, (n, w) in undesigned.items()),
-        key=lambda r: (-int(r["customers"]), -int(r["journeys"]), str(r["path"])),
-    )[:top]
+    ranked = sorted(undesigned.items(), key=lambda item: (-len(item[1][1]), -item[1][0], item[0]))
+    path_rows = [
+        {"path": path, "journeys": n, "customers": len(who)} for path, (n, who) in ranked[:top]
+    ]
     return Conformance(
         design,
         total,
         entering.height,
         followed,
         completed,
-        pl.DataFrame(leave_rows, schema={"after_step": pl.Utf8, "to_step": pl.Utf8,
-                                         "journeys": pl.Int64}),  # fmt: skip
-        pl.DataFrame(path_rows, schema={"path": pl.Utf8, "journeys": pl.Int64,
-                                        "customers": pl.Int64}),  # fmt: skip
+        pl.DataFrame(
+            leave_rows, schema={"after_step": pl.Utf8, "to_step": pl.Utf8, "journeys": pl.Int64}
+        ),
+        pl.DataFrame(
+            path_rows, schema={"path": pl.Utf8, "journeys": pl.Int64, "customers": pl.Int64}
+        ),
     )
 
 

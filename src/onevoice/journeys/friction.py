@@ -1,9 +1,10 @@
 """Friction, per journey and in aggregate: repeat contacts for the same reason, channel
 hopping without resolution, dead ends and long waits.
 
-- **repeat contact**: a contact (not a goal event nor a survey answer) on an assisted channel (call centre, chat, branch, ivr,
-  social) for a reason (``properties.reason``/``topic``…, else the event) the customer
-  already contacted about within ``repeat_within``;
+- **repeat contact**: a contact (not a goal event nor a survey answer) on an assisted
+  channel (call centre, chat, branch, ivr, social) for a reason (``properties.reason``,
+  ``topic``…, else the event) the customer already contacted about within
+  ``repeat_within``;
 - **channel hopping**: at least ``hop_switches`` switches between the customer's own
   channels (messages the brand sent do not count) in a journey that reached no goal;
 - **dead end**: a journey that reached no goal although it was after one (it had a
@@ -81,18 +82,26 @@ def report(
         pl.col("repeat").sum().alias("repeat_contacts"), pl.len().alias("contacts")
     )
     own = frame.filter(~pl.col("channel").is_in(list(rules.outbound_channels)))
-    switches = own.with_columns(
-        (
-            (pl.col("journey") == pl.col("journey").shift(1))
-            & (pl.col("channel") != pl.col("channel").shift(1))
+    switches = (
+        own.with_columns(
+            (
+                (pl.col("journey") == pl.col("journey").shift(1))
+                & (pl.col("channel") != pl.col("channel").shift(1))
+            )
+            .fill_null(False)
+            .alias("switch")
         )
-        .fill_null(False)
-        .alias("switch")
-    ).group_by("journey").agg(
-        pl.col("switch").sum().alias("switches"),
-        pl.col("channel").filter(pl.col("switch") | (pl.col("journey") != pl.col("journey")
-                                 .shift(1)).fill_null(True)).str.join(" → ").alias("hops"),
-    )  # fmt: skip
+        .group_by("journey")
+        .agg(
+            pl.col("switch").sum().alias("switches"),
+            pl.col("channel")
+            .filter(
+                pl.col("switch") | (pl.col("journey") != pl.col("journey").shift(1)).fill_null(True)
+            )
+            .str.join(" → ")
+            .alias("hops"),
+        )
+    )
     long_ms = int(rules.long_wait.total_seconds() * 1000)
     waits = frame.with_columns(
         pl.when(pl.col("journey") == pl.col("journey").shift(1))
@@ -145,9 +154,8 @@ def report(
             }
             for flag in FLAGS
         ],
-        schema={"flag": pl.Utf8, "journeys": pl.Int64, "share": pl.Float64,
-                "customers": pl.Int64},
-    )  # fmt: skip
+        schema={"flag": pl.Utf8, "journeys": pl.Int64, "share": pl.Float64, "customers": pl.Int64},
+    )
     where = pl.concat(
         [
             _top(contacts.filter(pl.col("repeat")), "key", "repeat_contact"),

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import timedelta
 from typing import Any
 
 import polars as pl
@@ -24,9 +23,12 @@ import polars as pl
 from onevoice.domain.journeys import GapRules, JourneyRules, nps
 
 SIGNS = (
-    "inconsistent_responses", "channel_specific_handling", "disconnected_conversations",
-    "mistimed_messages", "database_erosion",
-)  # fmt: skip
+    "inconsistent_responses",
+    "channel_specific_handling",
+    "disconnected_conversations",
+    "mistimed_messages",
+    "database_erosion",
+)
 _ZONES = zoneinfo.available_timezones()
 
 
@@ -35,9 +37,19 @@ def signs(
 ) -> list[dict[str, Any]]:
     """The five signs of the events in ``assigned`` (journeys already cut)."""
     frame = assigned.select(
-        "customer", "journey", "ts", "event", "channel", "reason", "offer", "survey", "score",
-        "timezone", "expires", "goal",
-    ).collect()  # fmt: skip
+        "customer",
+        "journey",
+        "ts",
+        "event",
+        "channel",
+        "reason",
+        "offer",
+        "survey",
+        "score",
+        "timezone",
+        "expires",
+        "goal",
+    ).collect()
     return [
         _inconsistent(frame, rules),
         _started_over(frame, journey_rules, rules),
@@ -51,15 +63,12 @@ def weekly(
     assigned: pl.LazyFrame, journey_rules: JourneyRules, rules: GapRules
 ) -> list[dict[str, Any]]:
     """The signs week by week (by the week each journey started)."""
-    lazy = assigned.with_columns(
-        pl.col("ts").min().over("journey").dt.truncate("1w").alias("week")
-    )
+    lazy = assigned.with_columns(pl.col("ts").min().over("journey").dt.truncate("1w").alias("week"))
     weeks = lazy.select(pl.col("week").unique().sort()).collect().get_column("week").to_list()
     rows = []
     for week in weeks:
         values = signs(lazy.filter(pl.col("week") == week), journey_rules, rules)
-        rows.append({"week": week.date().isoformat(),
-                     **{v["sign"]: v["value"] for v in values}})  # fmt: skip
+        rows.append({"week": week.date().isoformat(), **{v["sign"]: v["value"] for v in values}})
     return rows
 
 
@@ -85,22 +94,33 @@ def _inconsistent(frame: pl.DataFrame, rules: GapRules) -> dict[str, Any]:
         _messages(frame, rules)
         .filter(pl.col("offer").is_not_null())
         .group_by("journey")
-        .agg(pl.col("channel").n_unique().alias("channels"),
-             pl.col("offer").n_unique().alias("offers"))  # fmt: skip
+        .agg(
+            pl.col("channel").n_unique().alias("channels"),
+            pl.col("offer").n_unique().alias("offers"),
+        )
         .filter(pl.col("channels") >= 2)
     )
     mixed = per.filter(pl.col("offers") >= 2).height
-    return _sign(SIGNS[0], _share(mixed, per.height), "share of journeys",
-                 journeys=per.height, inconsistent=mixed)  # fmt: skip
+    return _sign(
+        SIGNS[0],
+        _share(mixed, per.height),
+        "share of journeys",
+        journeys=per.height,
+        inconsistent=mixed,
+    )
 
 
-def _started_over(frame: pl.DataFrame, journey_rules: JourneyRules, rules: GapRules) -> dict[str, Any]:
+def _started_over(
+    frame: pl.DataFrame, journey_rules: JourneyRules, rules: GapRules
+) -> dict[str, Any]:
     del journey_rules
     own = frame.filter(~pl.col("event").is_in(list(rules.message_events)))
     switching = (
-        own.group_by("journey").agg(pl.col("channel").n_unique().alias("channels"))
-        .filter(pl.col("channels") >= 2).select("journey")
-    )  # fmt: skip
+        own.group_by("journey")
+        .agg(pl.col("channel").n_unique().alias("channels"))
+        .filter(pl.col("channels") >= 2)
+        .select("journey")
+    )
     repeated = (
         own.join(switching, on="journey")
         .filter(pl.col("reason").is_not_null())
@@ -110,8 +130,13 @@ def _started_over(frame: pl.DataFrame, journey_rules: JourneyRules, rules: GapRu
         .get_column("journey")
         .n_unique()
     )
-    return _sign(SIGNS[1], _share(repeated, switching.height), "share of journeys",
-                 switching=switching.height, started_over=repeated)  # fmt: skip
+    return _sign(
+        SIGNS[1],
+        _share(repeated, switching.height),
+        "share of journeys",
+        switching=switching.height,
+        started_over=repeated,
+    )
 
 
 def _surveys(frame: pl.DataFrame) -> dict[str, Any]:
@@ -124,21 +149,25 @@ def _surveys(frame: pl.DataFrame) -> dict[str, Any]:
     ):
         scores = part.filter(pl.col("survey") == "nps").get_column("score").to_list()
         effort = part.filter(pl.col("survey") == "ces").get_column("score")
-        trend.append({
-            "week": week.date().isoformat(),  # type: ignore[union-attr]
-            "nps": _round(nps(scores)),
-            "ces": _round(effort.mean() if effort.len() else None),  # type: ignore[arg-type]
-            "answers": part.height,
-        })  # fmt: skip
+        trend.append(
+            {
+                "week": week.date().isoformat(),
+                "nps": _round(nps(scores)),
+                "ces": _round(effort.mean() if effort.len() else None),  # type: ignore[arg-type]
+                "answers": part.height,
+            }
+        )
     value = nps(nps_scores)
     return _sign(
-        SIGNS[2], value, "NPS",
+        SIGNS[2],
+        value,
+        "NPS",
         nps_answers=len(nps_scores),
         ces=_round(ces.mean() if ces.len() else None),  # type: ignore[arg-type]
         ces_answers=ces.len(),
         nps_trend_per_week=_slope([r["nps"] for r in trend]),
         weekly=trend,
-    )  # fmt: skip
+    )
 
 
 def _round(value: float | None) -> float | None:
@@ -173,12 +202,20 @@ def _mistimed(frame: pl.DataFrame, rules: GapRules) -> dict[str, Any]:
     hour = pl.col("hour")
     in_quiet = (hour >= start) | (hour < end) if start > end else (hour >= start) & (hour < end)
     goals = (
-        frame.filter(pl.col("goal")).select("customer", pl.col("ts").alias("goal_at")).sort("goal_at")
+        frame.filter(pl.col("goal"))
+        .select("customer", pl.col("ts").alias("goal_at"))
+        .sort("goal_at")
     )
     marked = (
         messages.with_columns(_local_hour(rules, zones))
-        .join_asof(goals, left_on="ts", right_on="goal_at", by="customer", strategy="backward",
-                   check_sortedness=False)
+        .join_asof(
+            goals,
+            left_on="ts",
+            right_on="goal_at",
+            by="customer",
+            strategy="backward",
+            check_sortedness=False,
+        )
         .with_columns(
             (in_quiet & pl.col("channel").is_in(["email", "sms", "push"])).alias("quiet"),
             (pl.col("expires").is_not_null() & (pl.col("ts") > pl.col("expires"))).alias("expired"),
@@ -192,14 +229,16 @@ def _mistimed(frame: pl.DataFrame, rules: GapRules) -> dict[str, Any]:
     sent = marked.height
     opt_outs = frame.filter(pl.col("event").is_in(list(rules.opt_out_events))).height
     return _sign(
-        SIGNS[3], _share(int(marked.get_column("bad").sum()), sent), "share of messages",
+        SIGNS[3],
+        _share(int(marked.get_column("bad").sum()), sent),
+        "share of messages",
         messages=sent,
         quiet_hours=int(marked.get_column("quiet").sum()),
         expired=int(marked.get_column("expired").sum()),
         after_goal=int(marked.get_column("after_goal").sum()),
         opt_outs=opt_outs,
         opt_out_rate=_round4(_share(opt_outs, sent)),
-    )  # fmt: skip
+    )
 
 
 def _round4(value: float | None) -> float | None:
@@ -220,10 +259,16 @@ def _erosion(frame: pl.DataFrame, rules: GapRules) -> dict[str, Any]:
         .get_column("customer")
         .n_unique()
     )
-    span = frame.get_column("ts").max() - frame.get_column("ts").min()  # type: ignore[operator]
-    days = max(span / timedelta(days=1), 1.0)
+    span = frame.select((pl.col("ts").max() - pl.col("ts").min()).dt.total_milliseconds()).item()
+    days = max(float(span) / 86_400_000, 1.0)
     contactable = first_sent.height
     share = _share(lost, contactable)
     yearly = None if share is None else min(1.0, share * 365.0 / days)
-    return _sign(SIGNS[4], yearly, "share of base per year", contactable=contactable, lost=lost,
-                 days=round(days, 1))  # fmt: skip
+    return _sign(
+        SIGNS[4],
+        yearly,
+        "share of base per year",
+        contactable=contactable,
+        lost=lost,
+        days=round(days, 1),
+    )

@@ -40,12 +40,12 @@ class JourneyMap:
 
 def build(steps: pl.LazyFrame, *, top_paths: int = 20, max_path_steps: int = 12) -> JourneyMap:
     """The map of ``steps`` (from :func:`onevoice.journeys.sessions.steps`)."""
-    frame = steps.select("customer", "journey", "ts", "step", "label", "channel", "goal")
-    frame = frame.collect()
+    frame = steps.select("customer", "journey", "ts", "step", "label", "channel", "goal").collect()
     first = pl.col("journey") != pl.col("journey").shift(1)
     last = pl.col("journey") != pl.col("journey").shift(-1)
-    marked = frame.with_columns(first.fill_null(True).alias("first"),
-                                last.fill_null(True).alias("last"))  # fmt: skip
+    marked = frame.with_columns(
+        first.fill_null(True).alias("first"), last.fill_null(True).alias("last")
+    )
     nodes = (
         marked.group_by("step")
         .agg(
@@ -86,7 +86,8 @@ def build(steps: pl.LazyFrame, *, top_paths: int = 20, max_path_steps: int = 12)
         journeys.with_columns(
             (
                 pl.col("head").list.join(ARROW)
-                + pl.when(pl.col("length") > max_path_steps).then(pl.lit(ARROW + "…"))
+                + pl.when(pl.col("length") > max_path_steps)
+                .then(pl.lit(ARROW + "…"))
                 .otherwise(pl.lit(""))
             ).alias("path")
         )
@@ -101,8 +102,7 @@ def build(steps: pl.LazyFrame, *, top_paths: int = 20, max_path_steps: int = 12)
         .with_columns((pl.col("journeys") / max(total, 1)).round(4).alias("share"))
         .sort(["journeys", "path"], descending=[True, False])
         .head(top_paths)
-        .select("path", "steps", "journeys", "customers", "share", "goal_share",
-                "median_seconds")  # fmt: skip
+        .select("path", "steps", "journeys", "customers", "share", "goal_share", "median_seconds")
     )
     ends = (
         journeys.group_by("end")

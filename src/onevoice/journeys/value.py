@@ -21,10 +21,15 @@ def customers(events: pl.LazyFrame, *, recent: timedelta = timedelta(days=30)) -
     frame = events.select("customer", "ts", "event", "channel", "revenue").collect()
     if frame.height == 0:
         return pl.DataFrame(
-            schema={"customer": pl.Utf8, "channels": pl.UInt32, "mix": pl.Utf8,
-                    "lifetime_value": pl.Float64, "converted": pl.Boolean,
-                    "retained": pl.Boolean}
-        )  # fmt: skip
+            schema={
+                "customer": pl.Utf8,
+                "channels": pl.UInt32,
+                "mix": pl.Utf8,
+                "lifetime_value": pl.Float64,
+                "converted": pl.Boolean,
+                "retained": pl.Boolean,
+            }
+        )
     end = frame.get_column("ts").max()
     own = ~pl.col("channel").is_in([*OUTBOUND_CHANNELS, "other"])
     per = frame.group_by("customer").agg(
@@ -35,12 +40,16 @@ def customers(events: pl.LazyFrame, *, recent: timedelta = timedelta(days=30)) -
         pl.col("ts").max().alias("last_seen"),
     )
     return per.with_columns(
-        pl.when(pl.col("channels") >= 2).then(pl.lit("multi-channel"))
-        .when(pl.col("channels") == 1).then(pl.lit("single-channel"))
-        .otherwise(pl.lit("no own channel")).alias("mix"),
-        (~pl.col("churned") & (pl.col("last_seen") >= pl.lit(end) - pl.lit(recent)))
-        .alias("retained"),
-    ).drop("churned", "last_seen")  # fmt: skip
+        pl.when(pl.col("channels") >= 2)
+        .then(pl.lit("multi-channel"))
+        .when(pl.col("channels") == 1)
+        .then(pl.lit("single-channel"))
+        .otherwise(pl.lit("no own channel"))
+        .alias("mix"),
+        (~pl.col("churned") & (pl.col("last_seen") >= pl.lit(end) - pl.lit(recent))).alias(
+            "retained"
+        ),
+    ).drop("churned", "last_seen")
 
 
 def by_mix(per_customer: pl.DataFrame) -> pl.DataFrame:
@@ -48,9 +57,10 @@ def by_mix(per_customer: pl.DataFrame) -> pl.DataFrame:
     conversion and retention rates."""
     total = max(per_customer.height, 1)
     count = (
-        pl.when(pl.col("channels") >= 3).then(pl.lit("3+ channels"))
+        pl.when(pl.col("channels") >= 3)
+        .then(pl.lit("3+ channels"))
         .otherwise(pl.col("channels").cast(pl.Utf8) + pl.lit(" channel(s)"))
-    )  # fmt: skip
+    )
     aggregations = [
         pl.len().alias("customers"),
         pl.col("lifetime_value").mean().round(2).alias("mean_lifetime_value"),
@@ -62,6 +72,12 @@ def by_mix(per_customer: pl.DataFrame) -> pl.DataFrame:
     return (
         pl.concat([mix.sort("group"), counts.sort("group")])
         .with_columns((pl.col("customers") / total).round(4).alias("share"))
-        .select("group", "customers", "share", "mean_lifetime_value", "conversion_rate",
-                "retention_rate")  # fmt: skip
+        .select(
+            "group",
+            "customers",
+            "share",
+            "mean_lifetime_value",
+            "conversion_rate",
+            "retention_rate",
+        )
     )
