@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import polars as pl
 import pytest
@@ -37,7 +38,7 @@ def test_the_map_recovers_every_true_transition_and_its_count(
 ) -> None:
     truth: Counter[tuple[str, str]] = Counter()
     for _user, steps, _flags in world.journeys:
-        truth.update(zip(steps, steps[1:], strict=False))
+        truth.update(pairwise(steps))
     found = reports.map(LATER)
     assert {(e["source"], e["target"]): e["count"] for e in found.edges.to_dicts()} == truth
     assert found.journeys == len(world.journeys)

@@ -58,6 +58,7 @@ class JourneyAnalytics:
     journey_rules: JourneyRules = field(default_factory=JourneyRules)
     friction_rules: FrictionRules = field(default_factory=FrictionRules)
     gap_rules: GapRules = field(default_factory=GapRules)
+    _last: tuple[Filters, pl.DataFrame] | None = field(default=None, repr=False)
 
     def events(self, filters: Filters) -> pl.LazyFrame:
         """The window's events, cached as a frame, of the segment's customers."""
@@ -67,6 +68,10 @@ class JourneyAnalytics:
         return frame.lazy()
 
     def journeys(self, filters: Filters) -> pl.LazyFrame:
+        """The window's events cut into journeys (the last answer is kept: a map and a
+        friction report of one window sort the events once)."""
+        if self._last is not None and self._last[0] == filters:
+            return self._last[1].lazy()
         assigned = sessions.assign(self.events(filters), self.journey_rules).collect()
         if filters.entry:
             first = assigned.group_by("journey").agg(
@@ -76,6 +81,7 @@ class JourneyAnalytics:
                 (pl.col("step") == filters.entry) | (pl.col("event") == filters.entry)
             )
             assigned = assigned.join(keep.select("journey"), on="journey", how="semi")
+        self._last = (filters, assigned)
         return assigned.lazy()
 
     def map(self, filters: Filters, *, top: int = 20) -> JourneyMap:

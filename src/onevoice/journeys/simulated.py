@@ -62,15 +62,14 @@ def world_frame(world: World) -> pl.DataFrame:
             "zone": world.people.timezone[rows.customer[keep]].astype(np.int64),
         }
     )
-    lookup = lambda values: pl.Series(values)  # noqa: E731
     return frame.select(
         "customer",
         pl.col("ts").cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
-        pl.col("code").replace_strict(list(range(len(types))), lookup(types)).alias("type"),
-        pl.col("code").replace_strict(list(range(len(events))), lookup(events)).alias("event"),
+        pl.col("code").replace_strict(list(range(len(types))), pl.Series(types)).alias("type"),
+        pl.col("code").replace_strict(list(range(len(events))), pl.Series(events)).alias("event"),
         pl.col("channel").replace_strict(list(range(cat.N_CHANNELS)), list(cat.CHANNELS)),
         pl.col("code")
-        .replace_strict(list(range(len(reasons))), lookup(reasons), return_dtype=pl.Utf8)
+        .replace_strict(list(range(len(reasons))), pl.Series(reasons, dtype=pl.Utf8), return_dtype=pl.Utf8)
         .alias("reason"),
         pl.when(pl.col("action") >= 0)
         .then(pl.col("action").replace_strict(list(range(len(offers))), offers, default=None))
