@@ -69,7 +69,9 @@ def world_frame(world: World) -> pl.DataFrame:
         pl.col("code").replace_strict(list(range(len(events))), pl.Series(events)).alias("event"),
         pl.col("channel").replace_strict(list(range(cat.N_CHANNELS)), list(cat.CHANNELS)),
         pl.col("code")
-        .replace_strict(list(range(len(reasons))), pl.Series(reasons, dtype=pl.Utf8), return_dtype=pl.Utf8)
+        .replace_strict(
+            list(range(len(reasons))), pl.Series(reasons, dtype=pl.Utf8), return_dtype=pl.Utf8
+        )
         .alias("reason"),
         pl.when(pl.col("action") >= 0)
         .then(pl.col("action").replace_strict(list(range(len(offers))), offers, default=None))
