@@ -7,7 +7,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,7 +16,7 @@ import polars as pl
 
 from onevoice.domain.errors import InvalidEvent, InvalidInput, OnevoiceError
 from onevoice.domain.events import parse_time
-from onevoice.domain.journeys import DesignedJourney, JourneyRules
+from onevoice.domain.journeys import DesignedJourney
 from onevoice.journeys.analytics import Filters, JourneyAnalytics
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,7 +82,11 @@ def _run(
     entry: str | None = None,
     granularity: str = "reason",
 ) -> Any:
-    rules = JourneyRules(gap=timedelta(hours=options["gap_hours"]), granularity=granularity)
+    from onevoice.config import Settings
+    from onevoice.journeys.analytics import rules_from
+
+    settings = Settings.from_env(os.environ, database_url=options["database"])
+    rules = rules_from(settings, gap_hours=options["gap_hours"], granularity=granularity)
     filters = Filters(
         options["segment"], _time(options["start"], "from"), _time(options["end"], "to"), entry
     )
@@ -90,16 +94,14 @@ def _run(
         from onevoice.journeys.sources import from_file
 
         path: Path = options["file"]
-        return report(JourneyAnalytics(lambda s, e: from_file(path, s, e), rules), filters)
+        return report(JourneyAnalytics(lambda s, e: from_file(path, s, e), *rules), filters)
     from onevoice.bootstrap import bootstrap
-    from onevoice.config import Settings
     from onevoice.journeys.sources import from_store
 
-    settings = Settings.from_env(os.environ, database_url=options["database"])
     ov = bootstrap(settings)
     try:
         ov.processor.run_until_idle()
-        return report(JourneyAnalytics(lambda s, e: from_store(ov.store, s, e), rules), filters)
+        return report(JourneyAnalytics(lambda s, e: from_store(ov.store, s, e), *rules), filters)
     finally:
         ov.close()
 

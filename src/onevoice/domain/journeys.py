@@ -75,11 +75,14 @@ class JourneyRules:
 @dataclass(frozen=True, slots=True)
 class FrictionRules:
     """What counts as friction: the same reason again within ``repeat_within``, at least
-    ``hop_switches`` channel switches without reaching a goal, a wait over ``long_wait``."""
+    ``hop_switches`` channel switches without reaching a goal, a wait over ``long_wait``;
+    a contact reason is goal-directed when ``goal_reason_share`` of its journeys reach a
+    goal (see :mod:`onevoice.journeys.friction`)."""
 
     repeat_within: timedelta = timedelta(days=7)
     hop_switches: int = 2
     long_wait: timedelta = timedelta(hours=8)
+    goal_reason_share: float = 0.1
     assisted_channels: tuple[str, ...] = ASSISTED_CHANNELS
     outbound_channels: tuple[str, ...] = OUTBOUND_CHANNELS
 

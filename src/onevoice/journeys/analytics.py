@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
 
+from onevoice.config import Settings
 from onevoice.domain.errors import InvalidInput
 from onevoice.domain.journeys import (
     OUTBOUND_CHANNELS,
@@ -122,3 +123,32 @@ def _segment(frame: pl.DataFrame, segment: str) -> pl.DataFrame:
     counts = own.group_by("customer").agg(pl.col("channel").n_unique().alias("n"))
     wanted = pl.col("n") >= 2 if segment == "multi-channel" else pl.col("n") == 1
     return counts.filter(wanted).select("customer")
+
+
+def rules_from(
+    settings: Settings, *, gap_hours: float | None = None, granularity: str = "reason"
+) -> tuple[JourneyRules, FrictionRules, GapRules]:
+    """The journey, friction and gap rules of ``settings`` (``ONEVOICE_JOURNEY_*``, and
+    the contact policy's quiet hours and default time zone)."""
+
+    def names(text: str) -> tuple[str, ...]:
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+
+    hours = settings.journey_gap_hours if gap_hours is None else gap_hours
+    journey = JourneyRules(
+        gap=timedelta(hours=hours),
+        end_events=names(settings.journey_end_events),
+        start_events=names(settings.journey_start_events),
+        granularity=granularity,
+    )
+    friction_rules = FrictionRules(
+        repeat_within=timedelta(days=settings.journey_repeat_days),
+        long_wait=timedelta(hours=settings.journey_long_wait_hours),
+    )
+    policy = settings.policy()
+    gap_rules = GapRules(
+        quiet_start_hour=policy.quiet_start.hour,
+        quiet_end_hour=policy.quiet_end.hour,
+        default_timezone=settings.default_timezone,
+    )
+    return journey, friction_rules, gap_rules

@@ -1,15 +1,22 @@
 """Friction, per journey and in aggregate: repeat contacts for the same reason, channel
 hopping without resolution, dead ends and long waits.
 
-- **repeat contact**: a contact (not a goal event nor a survey answer) on an assisted
-  channel (call centre, chat, branch, ivr, social) for a reason (``properties.reason``,
-  ``topic``…, else the event) the customer already contacted about within
-  ``repeat_within``;
-- **channel hopping**: at least ``hop_switches`` switches between the customer's own
-  channels (messages the brand sent do not count) in a journey that reached no goal;
-- **dead end**: a journey that reached no goal although it was after one (it had a
-  contact, or began with a start event) and is over (silent for the journey gap since);
-- **long wait**: a wait longer than ``long_wait`` between two steps of one journey.
+A *contact* is an event on an assisted channel (call centre, chat, branch, ivr, social)
+that is neither a goal nor a survey answer; its *reason* is ``properties.reason``
+(``topic``, ``menu``, ``query``), else its event name. A journey is *after a goal* when
+it reached one, when it raised a reason for which at least ``goal_reason_share`` of the
+journeys raising it reach a goal (a card problem: yes; cash and cheques: no), or when
+journeys are cut by start events. Routine visits are not friction.
+
+- **repeat contact**: a contact for a reason the customer already contacted about within
+  ``repeat_within`` (flagged on the journey of the repeat);
+- **channel hopping**: a journey after a goal with at least ``hop_switches`` switches
+  between the customer's own channels (messages the brand sent do not count) that
+  reached no goal;
+- **dead end**: a journey after a goal that did not reach it and is over (silent for the
+  journey gap since);
+- **long wait**: in a journey after a goal, more than ``long_wait`` between two of the
+  customer's own steps.
 """
 
 from __future__ import annotations
@@ -56,77 +63,26 @@ def report(
     ).collect()
     if data_end is None and frame.height:
         data_end = frame.get_column("ts").max()  # type: ignore[assignment]
-    # a contact: the customer reaching a person; not the goal itself, not a survey answer
-    assisted = (
-        pl.col("channel").is_in(list(rules.assisted_channels))
-        & ~pl.col("goal")
-        & pl.col("survey").is_null()
-    )
-    key = pl.coalesce(pl.col("reason"), pl.col("event")).alias("key")
-    within_ms = int(rules.repeat_within.total_seconds() * 1000)
-    contacts = (
-        frame.filter(assisted)
-        .with_columns(key)
-        .sort(["customer", "key", "ts"], maintain_order=True)
-        .with_columns(
-            (
-                (pl.col("customer") == pl.col("customer").shift(1))
-                & (pl.col("key") == pl.col("key").shift(1))
-                & ((pl.col("ts") - pl.col("ts").shift(1)).dt.total_milliseconds() <= within_ms)
-            )
-            .fill_null(False)
-            .alias("repeat")
-        )
+    contacts = _contacts(frame, rules)
+    per_journey = _per_journey(frame, rules)
+    goal_reasons = (
+        contacts.select("journey", "key")
+        .unique()
+        .join(per_journey.select("journey", "reached_goal"), on="journey")
+        .group_by("key")
+        .agg(pl.col("reached_goal").mean().alias("goal_share"))
+        .filter(pl.col("goal_share") >= rules.goal_reason_share)
+        .get_column("key")
     )
     repeats = contacts.group_by("journey").agg(
-        pl.col("repeat").sum().alias("repeat_contacts"), pl.len().alias("contacts")
+        pl.col("repeat").sum().alias("repeat_contacts"),
+        pl.len().alias("contacts"),
+        pl.col("key").is_in(goal_reasons.implode()).any().alias("goal_reason"),
     )
-    own = frame.filter(~pl.col("channel").is_in(list(rules.outbound_channels)))
-    switches = (
-        own.with_columns(
-            (
-                (pl.col("journey") == pl.col("journey").shift(1))
-                & (pl.col("channel") != pl.col("channel").shift(1))
-            )
-            .fill_null(False)
-            .alias("switch")
-        )
-        .group_by("journey")
-        .agg(
-            pl.col("switch").sum().alias("switches"),
-            pl.col("channel")
-            .filter(
-                pl.col("switch") | (pl.col("journey") != pl.col("journey").shift(1)).fill_null(True)
-            )
-            .str.join(" → ")
-            .alias("hops"),
-        )
-    )
-    long_ms = int(rules.long_wait.total_seconds() * 1000)
-    waits = frame.with_columns(
-        pl.when(pl.col("journey") == pl.col("journey").shift(1))
-        .then((pl.col("ts") - pl.col("ts").shift(1)).dt.total_milliseconds())
-        .otherwise(None)
-        .alias("wait")
-    )
-    journeys = waits.group_by("journey", maintain_order=True).agg(
-        pl.col("customer").first(),
-        pl.col("ts").min().alias("start"),
-        pl.col("ts").max().alias("end"),
-        pl.col("step").first().alias("first_step"),
-        pl.col("step").last().alias("last_step"),
-        pl.col("goal").any().alias("reached_goal"),
-        (pl.col("wait") > long_ms).sum().alias("long_waits"),
-        (pl.col("wait").max() / 1000).alias("longest_wait_seconds"),
-    )
-    journeys = (
-        journeys.join(repeats, on="journey", how="left")
-        .join(switches, on="journey", how="left")
-        .with_columns(
-            pl.col("repeat_contacts").fill_null(0),
-            pl.col("contacts").fill_null(0),
-            pl.col("switches").fill_null(0),
-        )
+    journeys = per_journey.join(repeats, on="journey", how="left").with_columns(
+        pl.col("repeat_contacts").fill_null(0),
+        pl.col("contacts").fill_null(0),
+        pl.col("goal_reason").fill_null(False),
     )
     gap_ms = int(journey_rules.gap.total_seconds() * 1000)
     over = (
@@ -134,29 +90,95 @@ def report(
         if data_end is not None
         else pl.lit(True)
     )
-    after_goal = pl.lit(True) if journey_rules.start_events else pl.col("contacts") > 0
-    journeys = journeys.with_columns(
+    after_goal = (
+        pl.lit(True)
+        if journey_rules.start_events
+        else pl.col("reached_goal") | pl.col("goal_reason")
+    )
+    journeys = journeys.with_columns(after_goal.alias("after_goal")).with_columns(
         (pl.col("repeat_contacts") > 0).alias("repeat_contact"),
-        ((pl.col("switches") >= rules.hop_switches) & ~pl.col("reached_goal")).alias(
-            "channel_hopping"
-        ),
-        (~pl.col("reached_goal") & after_goal & over).alias("dead_end"),
-        (pl.col("long_waits") > 0).alias("long_wait"),
-    ).sort("journey")
+        (
+            pl.col("after_goal")
+            & ~pl.col("reached_goal")
+            & (pl.col("switches") >= rules.hop_switches)
+        ).alias("channel_hopping"),
+        (pl.col("after_goal") & ~pl.col("reached_goal") & over).alias("dead_end"),
+        (pl.col("after_goal") & (pl.col("long_waits") > 0)).alias("long_wait"),
+    )
+    journeys = journeys.drop("goal_reason").sort("journey")
+    return FrictionReport(journeys, _summary(journeys), _where(contacts, journeys))
+
+
+def _contacts(frame: pl.DataFrame, rules: FrictionRules) -> pl.DataFrame:
+    """Contacts with their reason (``key``) and whether each repeats an earlier one."""
+    assisted = (
+        pl.col("channel").is_in(list(rules.assisted_channels))
+        & ~pl.col("goal")
+        & pl.col("survey").is_null()
+    )
+    within_ms = int(rules.repeat_within.total_seconds() * 1000)
+    same = (pl.col("customer") == pl.col("customer").shift(1)) & (
+        pl.col("key") == pl.col("key").shift(1)
+    )
+    soon = (pl.col("ts") - pl.col("ts").shift(1)).dt.total_milliseconds() <= within_ms
+    return (
+        frame.filter(assisted)
+        .with_columns(pl.coalesce(pl.col("reason"), pl.col("event")).alias("key"))
+        .sort(["customer", "key", "ts"], maintain_order=True)
+        .with_columns((same & soon).fill_null(False).alias("repeat"))
+    )
+
+
+def _per_journey(frame: pl.DataFrame, rules: FrictionRules) -> pl.DataFrame:
+    """Per journey: who, when, first and last step, goal, and over the customer's own
+    steps (not the brand's messages) the channel switches and the waits."""
+    summary = frame.group_by("journey").agg(
+        pl.col("customer").first(),
+        pl.col("ts").min().alias("start"),
+        pl.col("ts").max().alias("end"),
+        pl.col("step").first().alias("first_step"),
+        pl.col("step").last().alias("last_step"),
+        pl.col("goal").any().alias("reached_goal"),
+    )
+    same = pl.col("journey") == pl.col("journey").shift(1)
+    own = frame.filter(~pl.col("channel").is_in(list(rules.outbound_channels))).with_columns(
+        (same & (pl.col("channel") != pl.col("channel").shift(1))).fill_null(False).alias("switch"),
+        pl.when(same)
+        .then((pl.col("ts") - pl.col("ts").shift(1)).dt.total_milliseconds())
+        .alias("wait"),
+        (~same).fill_null(True).alias("opens"),
+    )
+    long_ms = int(rules.long_wait.total_seconds() * 1000)
+    moves = own.group_by("journey").agg(
+        pl.col("switch").sum().alias("switches"),
+        pl.col("channel").filter(pl.col("switch") | pl.col("opens")).str.join(" → ").alias("hops"),
+        (pl.col("wait") > long_ms).sum().alias("long_waits"),
+        (pl.col("wait").max() / 1000).alias("longest_wait_seconds"),
+    )
+    return summary.join(moves, on="journey", how="left").with_columns(
+        pl.col("switches").fill_null(0), pl.col("long_waits").fill_null(0)
+    )
+
+
+def _summary(journeys: pl.DataFrame) -> pl.DataFrame:
     total = max(journeys.height, 1)
-    summary = pl.DataFrame(
-        [
+    rows = []
+    for flag in FLAGS:
+        flagged = journeys.filter(pl.col(flag))
+        rows.append(
             {
                 "flag": flag,
-                "journeys": int(journeys.get_column(flag).sum()),
-                "share": round(int(journeys.get_column(flag).sum()) / total, 4),
-                "customers": journeys.filter(pl.col(flag)).get_column("customer").n_unique(),
+                "journeys": flagged.height,
+                "share": round(flagged.height / total, 4),
+                "customers": flagged.get_column("customer").n_unique(),
             }
-            for flag in FLAGS
-        ],
-        schema={"flag": pl.Utf8, "journeys": pl.Int64, "share": pl.Float64, "customers": pl.Int64},
-    )
-    where = pl.concat(
+        )
+    schema = {"flag": pl.Utf8, "journeys": pl.Int64, "share": pl.Float64, "customers": pl.Int64}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _where(contacts: pl.DataFrame, journeys: pl.DataFrame) -> pl.DataFrame:
+    return pl.concat(
         [
             _top(contacts.filter(pl.col("repeat")), "key", "repeat_contact"),
             _top(journeys.filter(pl.col("channel_hopping")), "hops", "channel_hopping"),
@@ -164,7 +186,6 @@ def report(
             _top(journeys.filter(pl.col("long_wait")), "first_step", "long_wait"),
         ]
     )
-    return FrictionReport(journeys, summary, where)
 
 
 def _top(frame: pl.DataFrame, column: str, flag: str, limit: int = 5) -> pl.DataFrame:

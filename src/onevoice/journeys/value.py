@@ -68,7 +68,11 @@ def by_mix(per_customer: pl.DataFrame) -> pl.DataFrame:
         pl.col("retained").mean().round(4).alias("retention_rate"),
     ]
     mix = per_customer.group_by(pl.col("mix").alias("group")).agg(aggregations)
-    counts = per_customer.group_by(count.alias("group")).agg(aggregations)
+    counts = (
+        per_customer.filter(pl.col("channels") >= 1)
+        .group_by(count.alias("group"))
+        .agg(aggregations)
+    )
     return (
         pl.concat([mix.sort("group"), counts.sort("group")])
         .with_columns((pl.col("customers") / total).round(4).alias("share"))

@@ -3,7 +3,7 @@ engagement gap and value by channel mix. Needs a server key (Bearer)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -14,8 +14,8 @@ from onevoice.api.responses import Json
 from onevoice.bootstrap import Onevoice
 from onevoice.domain.errors import InvalidEvent, InvalidInput
 from onevoice.domain.events import parse_time
-from onevoice.domain.journeys import DesignedJourney, JourneyRules
-from onevoice.journeys.analytics import Filters, JourneyAnalytics
+from onevoice.domain.journeys import DesignedJourney
+from onevoice.journeys.analytics import Filters, JourneyAnalytics, rules_from
 from onevoice.journeys.sources import from_store
 
 _SEGMENT = Query(None, description="`single-channel`, `multi-channel` or `channel:NAME`")
@@ -42,13 +42,9 @@ def router(ov: Onevoice) -> APIRouter:
 
     def analytics(request: Request, gap_hours: float | None, granularity: str | None) -> Any:
         ov.keys.check(token_of(request), "server")
-        rules = JourneyRules()
-        if gap_hours is not None:
-            rules = JourneyRules(gap=timedelta(hours=gap_hours), granularity=rules.granularity)
-        if granularity is not None:
-            rules = JourneyRules(gap=rules.gap, granularity=granularity)
+        rules = rules_from(ov.settings, gap_hours=gap_hours, granularity=granularity or "reason")
         ov.background.sync()
-        return JourneyAnalytics(lambda s, e: from_store(ov.store, s, e), rules)
+        return JourneyAnalytics(lambda s, e: from_store(ov.store, s, e), *rules)
 
     def filters(
         segment: str | None, start: str | None, end: str | None, entry: str | None
