@@ -151,12 +151,21 @@ def _per_journey(frame: pl.DataFrame, rules: FrictionRules) -> pl.DataFrame:
     long_ms = int(rules.long_wait.total_seconds() * 1000)
     moves = own.group_by("journey").agg(
         pl.col("switch").sum().alias("switches"),
-        pl.col("channel").filter(pl.col("switch") | pl.col("opens")).str.join(" → ").alias("hops"),
         (pl.col("wait") > long_ms).sum().alias("long_waits"),
         (pl.col("wait").max() / 1000).alias("longest_wait_seconds"),
     )
-    return summary.join(moves, on="journey", how="left").with_columns(
-        pl.col("switches").fill_null(0), pl.col("long_waits").fill_null(0)
+    # the channel sequence, spelled out only where channels switched (few journeys)
+    switched = moves.filter(pl.col("switches") > 0).select("journey")
+    hops = (
+        own.join(switched, on="journey", how="semi")
+        .filter(pl.col("switch") | pl.col("opens"))
+        .group_by("journey")
+        .agg(pl.col("channel").str.join(" → ").alias("hops"))
+    )
+    return (
+        summary.join(moves, on="journey", how="left")
+        .join(hops, on="journey", how="left")
+        .with_columns(pl.col("switches").fill_null(0), pl.col("long_waits").fill_null(0))
     )
 
 

@@ -82,28 +82,7 @@ def build(steps: pl.LazyFrame, *, top_paths: int = 20, max_path_steps: int = 12)
         pl.col("step").last().alias("end"),
     )
     total = journeys.height
-    paths = (
-        journeys.with_columns(
-            (
-                pl.col("head").list.join(ARROW)
-                + pl.when(pl.col("length") > max_path_steps)
-                .then(pl.lit(ARROW + "…"))
-                .otherwise(pl.lit(""))
-            ).alias("path")
-        )
-        .group_by("path")
-        .agg(
-            pl.len().alias("journeys"),
-            pl.col("customer").n_unique().alias("customers"),
-            pl.col("goal").mean().round(4).alias("goal_share"),
-            pl.col("secs").median().round(1).alias("median_seconds"),
-            pl.col("length").first().alias("steps"),
-        )
-        .with_columns((pl.col("journeys") / max(total, 1)).round(4).alias("share"))
-        .sort(["journeys", "path"], descending=[True, False])
-        .head(top_paths)
-        .select("path", "steps", "journeys", "customers", "share", "goal_share", "median_seconds")
-    )
+    paths = _top_paths(journeys, total, top_paths, max_path_steps)
     ends = (
         journeys.group_by("end")
         .agg(pl.len().alias("journeys"), pl.col("goal").mean().round(4).alias("goal_share"))
@@ -114,3 +93,32 @@ def build(steps: pl.LazyFrame, *, top_paths: int = 20, max_path_steps: int = 12)
     )
     customers = journeys.get_column("customer").n_unique() if total else 0
     return JourneyMap(nodes, edges, paths, ends, total, customers)
+
+
+def _top_paths(journeys: pl.DataFrame, total: int, top: int, max_steps: int) -> pl.DataFrame:
+    """The ``top`` most common paths. Paths are grouped by a hash of their steps, and
+    only the groups that can make the top are spelled out (millions of journeys)."""
+    longer = pl.col("length") > max_steps
+    groups = (
+        journeys.with_columns(pl.col("head").hash().alias("key"), longer.alias("cut"))
+        .group_by("key", "cut")
+        .agg(
+            pl.len().alias("journeys"),
+            pl.col("customer").n_unique().alias("customers"),
+            pl.col("goal").mean().round(4).alias("goal_share"),
+            pl.col("secs").median().round(1).alias("median_seconds"),
+            pl.col("length").first().alias("steps"),
+            pl.col("head").first(),
+        )
+    )
+    if groups.height > top:  # keep every group tied with the last one that makes the top
+        cutoff = groups.get_column("journeys").sort(descending=True)[top - 1]
+        groups = groups.filter(pl.col("journeys") >= cutoff)
+    suffix = pl.when(pl.col("cut")).then(pl.lit(ARROW + "…")).otherwise(pl.lit(""))
+    return (
+        groups.with_columns((pl.col("head").list.join(ARROW) + suffix).alias("path"))
+        .with_columns((pl.col("journeys") / max(total, 1)).round(4).alias("share"))
+        .sort(["journeys", "path"], descending=[True, False])
+        .head(top)
+        .select("path", "steps", "journeys", "customers", "share", "goal_share", "median_seconds")
+    )

@@ -24,7 +24,9 @@ def assign(events: pl.LazyFrame, rules: JourneyRules) -> pl.LazyFrame:
         | ((pl.col("ts") - pl.col("ts").shift(1)).dt.total_milliseconds() > gap_ms)
         | goal.shift(1)
     ).fill_null(True)
-    lazy = lazy.with_columns(goal.alias("goal"), new.cast(pl.Int64).cum_sum().alias("journey"))
+    lazy = lazy.with_columns(
+        goal.alias("goal"), new.cast(pl.Int64).cum_sum().set_sorted().alias("journey")
+    )
     if rules.start_events:
         started = pl.col("event").is_in(list(rules.start_events)).cast(pl.Int32)
         lazy = lazy.filter(started.cum_sum().over("journey") > 0)
