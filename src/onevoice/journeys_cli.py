@@ -44,9 +44,8 @@ def _options(func: F) -> F:
         click.option(
             "--gap-hours",
             type=float,
-            default=24.0,
-            show_default=True,
-            help="silence that ends a journey",
+            default=None,
+            help="silence that ends a journey (default: ONEVOICE_JOURNEY_GAP_HOURS, 24)",
         ),
         click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout instead of a table"),
     ]

@@ -68,3 +68,19 @@ def test_a_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["journeys", "gap", "--file", str(tmp_path / "no.parquet")])
     assert result.exit_code == 2
     assert "error (file)" in result.output
+
+
+def test_the_journey_gap_comes_from_the_setting_or_the_option(tmp_path: Path) -> None:
+    url = _database(tmp_path)
+    runner = CliRunner()
+
+    def journeys(*extra: str, env: dict[str, str] | None = None) -> int:
+        args = ["journeys", "map", "--database", url, "--csv", "--part", "ends", *extra]
+        result = runner.invoke(main, args, env=env)
+        assert result.exit_code == 0, result.output
+        return int(pl.read_csv(io.StringIO(result.stdout)).get_column("journeys").sum())
+
+    default = journeys()
+    # repeat callers call again two days later: one journey each when the gap is 3 days
+    assert journeys("--gap-hours", "72") < default
+    assert journeys(env={"ONEVOICE_JOURNEY_GAP_HOURS": "72"}) == journeys("--gap-hours", "72")
