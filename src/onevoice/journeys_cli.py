@@ -157,7 +157,8 @@ def map_command(
     """The discovered journey map: steps, transitions (count, share, median wait), the
     most common paths and where journeys end. With --csv, the edges unless --part."""
     found = _run(options, lambda a, f: a.map(f, top=top), entry=entry, granularity=granularity)
-    parts = {"nodes": found.nodes, "edges": found.edges, "paths": found.paths, "ends": found.ends}
+    paths = found.paths.drop("sequence")  # the path spells it out
+    parts = {"nodes": found.nodes, "edges": found.edges, "paths": paths, "ends": found.ends}
     chosen = [part] if part else (["edges"] if options["as_csv"] else list(parts))
     if not options["as_csv"]:
         click.echo(f"{found.journeys:,} journeys of {found.customers:,} customers", err=True)

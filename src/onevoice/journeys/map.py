@@ -120,5 +120,14 @@ def _top_paths(journeys: pl.DataFrame, total: int, top: int, max_steps: int) -> 
         .with_columns((pl.col("journeys") / max(total, 1)).round(4).alias("share"))
         .sort(["journeys", "path"], descending=[True, False])
         .head(top)
-        .select("path", "steps", "journeys", "customers", "share", "goal_share", "median_seconds")
+        .select(
+            "path",
+            pl.col("head").alias("sequence"),
+            "steps",
+            "journeys",
+            "customers",
+            "share",
+            "goal_share",
+            "median_seconds",
+        )
     )
