@@ -178,3 +178,19 @@ def test_bad_rules_are_refused_by_name() -> None:
     with pytest.raises(InvalidInput) as error:
         JourneyRules(granularity="page")
     assert error.value.field == "granularity"
+
+
+def test_survey_events_are_read_in_both_shapes() -> None:
+    from onevoice.journeys.frame import row_of
+
+    base = {"type": "track", "timestamp": "2026-03-02T12:00:00.000Z", "channel": "email"}
+    named = row_of("a", {**base, "event": "nps", "properties": {"score": 9}})
+    answered = row_of(
+        "b", {**base, "event": "Survey Answered", "properties": {"survey": "CES", "value": 4}}
+    )
+    other = row_of("c", {**base, "event": "Survey Answered", "properties": {"score": 4}})
+    columns = list(SCHEMA)
+    survey, score = columns.index("survey"), columns.index("score")
+    assert (named[survey], named[score]) == ("nps", 9.0)
+    assert (answered[survey], answered[score]) == ("ces", 4.0)
+    assert (other[survey], other[score]) == (None, None)  # which survey is unknown

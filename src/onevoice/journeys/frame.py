@@ -155,7 +155,3 @@ def _time(name: str, current: Any, dtype: Any) -> pl.Expr:
     if current.is_integer():  # milliseconds since the epoch
         return col.cast(pl.Int64).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC").alias(name)
     return col.cast(dtype).alias(name)
-
-
-def empty() -> pl.DataFrame:
-    return pl.DataFrame(schema=SCHEMA)

@@ -53,17 +53,3 @@ def steps(assigned: pl.LazyFrame, rules: JourneyRules) -> pl.LazyFrame:
         pl.col("step") == pl.col("step").shift(1)
     )
     return assigned.filter(~repeat.fill_null(False))
-
-
-def summary(assigned: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per journey: who, when, how long, first and last step, goal reached."""
-    return assigned.group_by("journey").agg(
-        pl.col("customer").first(),
-        pl.col("ts").min().alias("start"),
-        pl.col("ts").max().alias("end"),
-        pl.len().alias("events"),
-        pl.col("step").first().alias("first_step"),
-        pl.col("event").first().alias("first_event"),
-        pl.col("step").last().alias("last_step"),
-        pl.col("goal").any().alias("reached_goal"),
-    )
