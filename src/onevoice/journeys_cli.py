@@ -95,12 +95,17 @@ def _run(
         path: Path = options["file"]
         return report(JourneyAnalytics(lambda s, e: from_file(path, s, e), *rules), filters)
     from onevoice.bootstrap import bootstrap
-    from onevoice.journeys.sources import from_store
+    from onevoice.journeys.sources import from_store, shown_from_store
 
     ov = bootstrap(settings)
     try:
         ov.processor.run_until_idle()
-        return report(JourneyAnalytics(lambda s, e: from_store(ov.store, s, e), *rules), filters)
+        reports = JourneyAnalytics(
+            lambda s, e: from_store(ov.store, s, e),
+            *rules,
+            shown=lambda s, e: shown_from_store(ov.store, s, e),
+        )
+        return report(reports, filters)
     finally:
         ov.close()
 

@@ -29,6 +29,7 @@ from onevoice.journeys import conformance, friction, gap, sessions, value
 from onevoice.journeys.map import JourneyMap, build
 
 Loader = Callable[[datetime | None, datetime | None], pl.LazyFrame]
+Shown = Callable[[datetime | None, datetime | None], pl.DataFrame]
 SEGMENTS = ("single-channel", "multi-channel", "channel:NAME")
 
 
@@ -59,6 +60,7 @@ class JourneyAnalytics:
     journey_rules: JourneyRules = field(default_factory=JourneyRules)
     friction_rules: FrictionRules = field(default_factory=FrictionRules)
     gap_rules: GapRules = field(default_factory=GapRules)
+    shown: Shown | None = None  # the decision log's shown actions, when there is one
     _last: tuple[Filters, pl.DataFrame] | None = field(default=None, repr=False)
 
     def events(self, filters: Filters) -> pl.LazyFrame:
@@ -102,9 +104,13 @@ class JourneyAnalytics:
 
     def gap(self, filters: Filters, *, by_week: bool = True) -> dict[str, Any]:
         assigned = self.journeys(filters)
+        shown = self.shown(filters.start, filters.end) if self.shown else None
+        if shown is not None and filters.segment:
+            customers = self.events(filters).select("customer").unique().collect()
+            shown = shown.join(customers, left_on="subject", right_on="customer", how="semi")
         result: dict[str, Any] = {
             "segment": filters.segment,
-            "signs": gap.signs(assigned, self.journey_rules, self.gap_rules),
+            "signs": gap.signs(assigned, self.journey_rules, self.gap_rules, shown),
         }
         if by_week:
             result["weekly"] = gap.weekly(assigned, self.journey_rules, self.gap_rules)

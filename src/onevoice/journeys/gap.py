@@ -1,6 +1,7 @@
 """The engagement gap: five signs that the brand answers customers worse than they need.
 
 1. **inconsistent responses** — of the journeys in which messages were shown on two or
+   more channels, and of the decision log's conversations that showed actions on two or
    more channels, the share shown different offers (one voice would show one);
 2. **channel-specific handling** — of the journeys that switched channel, the share in
    which the customer raised the same reason again on the new channel (started over);
@@ -33,9 +34,14 @@ _ZONES = zoneinfo.available_timezones()
 
 
 def signs(
-    assigned: pl.LazyFrame, journey_rules: JourneyRules, rules: GapRules
+    assigned: pl.LazyFrame,
+    journey_rules: JourneyRules,
+    rules: GapRules,
+    shown: pl.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
-    """The five signs of the events in ``assigned`` (journeys already cut)."""
+    """The five signs of the events in ``assigned`` (journeys already cut), and of the
+    decision log's conversations when ``shown`` holds the actions they showed
+    (``conversation``, ``channel``, ``action``)."""
     frame = assigned.select(
         "customer",
         "journey",
@@ -51,7 +57,7 @@ def signs(
         "goal",
     ).collect()
     return [
-        _inconsistent(frame, rules),
+        _inconsistent(frame, rules, shown),
         _started_over(frame, journey_rules, rules),
         _surveys(frame),
         _mistimed(frame, rules),
@@ -89,7 +95,11 @@ def _messages(frame: pl.DataFrame, rules: GapRules) -> pl.DataFrame:
     return frame.filter(pl.col("event").is_in(list(rules.message_events)))
 
 
-def _inconsistent(frame: pl.DataFrame, rules: GapRules) -> dict[str, Any]:
+def _inconsistent(
+    frame: pl.DataFrame, rules: GapRules, shown: pl.DataFrame | None
+) -> dict[str, Any]:
+    """Journeys (messages seen in events) and decision-log conversations shown actions
+    on two or more channels, and how many of those showed different ones."""
     per = (
         _messages(frame, rules)
         .filter(pl.col("offer").is_not_null())
@@ -101,12 +111,26 @@ def _inconsistent(frame: pl.DataFrame, rules: GapRules) -> dict[str, Any]:
         .filter(pl.col("channels") >= 2)
     )
     mixed = per.filter(pl.col("offers") >= 2).height
+    conversations = mixed_conversations = 0
+    if shown is not None and shown.height:
+        logged = (
+            shown.group_by("conversation")
+            .agg(
+                pl.col("channel").n_unique().alias("channels"),
+                pl.col("action").n_unique().alias("actions"),
+            )
+            .filter(pl.col("channels") >= 2)
+        )
+        conversations = logged.height
+        mixed_conversations = logged.filter(pl.col("actions") >= 2).height
     return _sign(
         SIGNS[0],
-        _share(mixed, per.height),
-        "share of journeys",
+        _share(mixed + mixed_conversations, per.height + conversations),
+        "share of journeys and conversations",
         journeys=per.height,
         inconsistent=mixed,
+        conversations=conversations,
+        inconsistent_conversations=mixed_conversations,
     )
 
 

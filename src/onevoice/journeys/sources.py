@@ -30,3 +30,12 @@ def from_file(path: Path, since: datetime | None, until: datetime | None) -> pl.
     if until is not None:
         lazy = lazy.filter(pl.col("ts") < until)
     return lazy
+
+
+def shown_from_store(store: Store, since: datetime | None, until: datetime | None) -> pl.DataFrame:
+    """The actions the decision log's conversations showed, one row per action shown."""
+    return pl.DataFrame(
+        store.shown_actions(since, until),
+        schema={"conversation": pl.Utf8, "subject": pl.Utf8, "channel": pl.Utf8, "action": pl.Utf8},
+        orient="row",
+    )

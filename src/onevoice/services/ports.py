@@ -155,6 +155,13 @@ class Store(Protocol):
         """(profile_id, Segment record) of filed events with ``since <= ts < until``."""
         ...
 
+    def shown_actions(
+        self, since: datetime | None, until: datetime | None
+    ) -> list[tuple[str, str, str, str]]:
+        """(conversation_id, subject, channel, action_id) of every action a decision in
+        a conversation showed with ``since <= at < until``."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:

@@ -46,3 +46,22 @@ class JourneysSql:
                 if not rows:
                     return
                 yield [(str(pid), orjson.loads(body)) for pid, body in rows]
+
+    def shown_actions(
+        self, since: datetime | None, until: datetime | None
+    ) -> list[tuple[str, str, str, str]]:
+        low = format_time(since) if since else ""
+        high = format_time(until) if until else "9999"
+        with self._read() as cur:
+            cur.execute(
+                self._q(
+                    "SELECT conversation_id, subject, channel, chosen FROM decisions "
+                    "WHERE conversation_id IS NOT NULL AND chosen <> '[]' AND at >= ? AND at < ?"
+                ),
+                (low, high),
+            )
+            return [
+                (str(conversation), str(subject), str(channel), str(action_id))
+                for conversation, subject, channel, chosen in cur.fetchall()
+                for action_id, _purpose in orjson.loads(chosen)
+            ]

@@ -16,7 +16,7 @@ from onevoice.domain.errors import InvalidEvent, InvalidInput
 from onevoice.domain.events import parse_time
 from onevoice.domain.journeys import DesignedJourney
 from onevoice.journeys.analytics import Filters, JourneyAnalytics, rules_from
-from onevoice.journeys.sources import from_store
+from onevoice.journeys.sources import from_store, shown_from_store
 
 _SEGMENT = Query(None, description="`single-channel`, `multi-channel` or `channel:NAME`")
 _FROM = Query(None, alias="from", description="ISO 8601 time; events at or after it")
@@ -44,7 +44,11 @@ def router(ov: Onevoice) -> APIRouter:
         ov.keys.check(token_of(request), "server")
         rules = rules_from(ov.settings, gap_hours=gap_hours, granularity=granularity or "reason")
         ov.background.sync()
-        return JourneyAnalytics(lambda s, e: from_store(ov.store, s, e), *rules)
+        return JourneyAnalytics(
+            lambda s, e: from_store(ov.store, s, e),
+            *rules,
+            shown=lambda s, e: shown_from_store(ov.store, s, e),
+        )
 
     def filters(
         segment: str | None, start: str | None, end: str | None, entry: str | None
