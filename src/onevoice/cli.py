@@ -15,6 +15,7 @@ from onevoice.bootstrap import Onevoice, bootstrap
 from onevoice.config import Settings
 from onevoice.domain.errors import OnevoiceError
 from onevoice.importing_cli import import_command
+from onevoice.journeys_cli import journeys
 from onevoice.measure_cli import lift_command, ope
 from onevoice.sim.cli import simulate
 
@@ -228,6 +229,7 @@ main.add_command(simulate)
 main.add_command(actions)
 main.add_command(lift_command)
 main.add_command(ope)
+main.add_command(journeys)
 
 if __name__ == "__main__":
     main()

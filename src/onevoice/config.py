@@ -48,6 +48,11 @@ class Settings:
     dismiss_cooldown_days: float = 14.0
     learner: str = "bayes-logistic"
     learner_prior_rate: float = 0.05
+    journey_gap_hours: float = 24.0
+    journey_end_events: str = "Order Completed,Case Resolved,Account Closed,Application Submitted"
+    journey_start_events: str = ""
+    journey_repeat_days: float = 7.0
+    journey_long_wait_hours: float = 8.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -174,4 +179,9 @@ DOCS: dict[str, str] = {
     "dismiss_cooldown_days": "days an action is not shown again after a dismissal",
     "learner": "the adaptive model: `bayes-logistic` (features) or `beta-bernoulli`",
     "learner_prior_rate": "the response rate every new action starts from",
+    "journey_gap_hours": "silence that ends a customer's journey",
+    "journey_end_events": "events that reach a journey's goal and end it",
+    "journey_start_events": "events that start a journey (empty: any event after the gap)",
+    "journey_repeat_days": "a contact for the same reason within this many days is a repeat",
+    "journey_long_wait_hours": "a wait between two steps of a journey longer than this is friction",
 }

@@ -17,6 +17,7 @@ from onevoice.sim.export import describe
 from onevoice.sim.feed import feed, process
 from onevoice.sim.policies import BatchAndBlast
 from onevoice.sim.policies.onevoice import harbour_bank_catalog
+from onevoice.sim.surveys import survey_calls
 
 DEMO = WorldConfig(customers=2_000, days=21, seed=2026)
 
@@ -39,6 +40,7 @@ def load_demo(ov: Onevoice, echo: Callable[[str], None], *, config: WorldConfig 
             echo(f"  collected {done[0]:,}/{total:,} events")
 
     fed = feed(world, ov.collector, on_batch=collected)
+    fed.accepted += ov.collector.collect(survey_calls(world), source="survey").accepted
     echo(f"processing {fed.accepted:,} events into profiles…")
     processed = process(ov.processor)
     echo(

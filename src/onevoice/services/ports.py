@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -161,6 +161,20 @@ class Store(Protocol):
 
     def save_learner(self, name: str, state: dict[str, Any], at: datetime) -> None: ...
     def load_learner(self, name: str) -> dict[str, Any] | None: ...
+
+    # journeys: the filed events, as stored records, oldest first, in chunks
+    def event_records(
+        self, since: datetime | None, until: datetime | None, *, chunk: int = 20_000
+    ) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+        """(profile_id, Segment record) of filed events with ``since <= ts < until``."""
+        ...
+
+    def shown_actions(
+        self, since: datetime | None, until: datetime | None
+    ) -> list[tuple[str, str, str, str]]:
+        """(conversation_id, subject, channel, action_id) of every action a decision in
+        a conversation showed with ``since <= at < until``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from onevoice.services.ports import (
     UndoPlan,
 )
 from onevoice.store.sql_decisions import DecisionsSql
+from onevoice.store.sql_journeys import JourneysSql
 
 _CHUNK = 500
 
@@ -39,6 +40,7 @@ class Cursor(Protocol):
     def executemany(self, sql: Any, params: Any) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
+    def fetchmany(self, size: int = ...) -> list[Any]: ...
 
 
 def dumps(value: Any) -> str:
@@ -54,7 +56,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-class SqlStore(DecisionsSql):
+class SqlStore(DecisionsSql, JourneysSql):
     """The shared implementation of the ``Store`` port."""
 
     backend = "sql"
