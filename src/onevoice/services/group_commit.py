@@ -6,7 +6,8 @@ once, the first to arrive becomes the *leader*: it takes every append waiting at
 moment and commits them in one transaction, each group still counted on its own (its
 new events and duplicates); the others wait for that commit and return with their own
 count. Appends that arrive while a commit is under way queue for the next one, whose
-leader is the first of them to wake. A lone caller (the simulator, an import) simply leads every time.
+leader is the first of them to wake. A lone caller (the simulator, an import) simply
+leads every time.
 
 If the shared transaction fails, each group is retried alone, so one bad request cannot
 fail the others that happened to share its commit.
