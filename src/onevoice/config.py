@@ -48,6 +48,7 @@ class Settings:
     dismiss_cooldown_days: float = 14.0
     learner: str = "bayes-logistic"
     learner_prior_rate: float = 0.05
+    intent_model_poll_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -174,4 +175,6 @@ DOCS: dict[str, str] = {
     "dismiss_cooldown_days": "days an action is not shown again after a dismissal",
     "learner": "the adaptive model: `bayes-logistic` (features) or `beta-bernoulli`",
     "learner_prior_rate": "the response rate every new action starts from",
+    "intent_model_poll_seconds": "how often a running process checks for a newer intent "
+    "model version (`onevoice train intents`) and swaps to it",
 }

@@ -38,6 +38,7 @@ class Profiles:
         profile_rules: ProfileRules = ProfileRules(),
         identity_rules: IdentityRules = IdentityRules(),
         lock: Any = None,
+        intents: Callable[[str], list[dict[str, Any]]] = lambda _profile_id: [],
     ) -> None:
         self._store = store
         self._key_of = key_of
@@ -46,6 +47,7 @@ class Profiles:
         self._rules = profile_rules
         self._identity_rules = identity_rules
         self._lock = lock
+        self._intents = intents
 
     def resolve(self, reference: str) -> str:
         """The current profile id for ``type:value`` (or ``profile:<id>``); NotFound if none."""
@@ -97,6 +99,7 @@ class Profiles:
             "lifecycle_stage": profiles.lifecycle_stage(
                 state, (i.type for i in stored.identifiers), when, self._rules
             ),
+            "intents": self._intents(stored.profile_id),
         }
 
     def timeline(self, reference: str, limit: int = 50, cursor: str | None = None) -> TimelinePage:

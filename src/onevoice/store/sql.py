@@ -27,6 +27,7 @@ from onevoice.services.ports import (
     UndoPlan,
 )
 from onevoice.store.sql_decisions import DecisionsSql
+from onevoice.store.sql_intents import IntentsSql
 
 _CHUNK = 500
 
@@ -54,7 +55,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-class SqlStore(DecisionsSql):
+class SqlStore(DecisionsSql, IntentsSql):
     """The shared implementation of the ``Store`` port."""
 
     backend = "sql"
@@ -247,6 +248,7 @@ class SqlStore(DecisionsSql):
                     ],
                 )
             self._upsert_people(cur, batch.people, batch.states, at)
+            self._write_intents(cur, batch)
             cur.execute(
                 self._q(
                     "INSERT INTO cursors (name, seq) VALUES (?, ?) "
