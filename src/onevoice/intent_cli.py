@@ -74,7 +74,7 @@ def train() -> None:
 
 @train.command("intents")
 @click.option("--database", default=None, help="SQLite path or postgresql:// URL")
-@click.option("--c", "strength", type=float, default=0.5, show_default=True,
+@click.option("--c", "strength", type=float, default=0.1, show_default=True,
               help="inverse L2 regularisation strength")  # fmt: skip
 def train_intents(database: str | None, strength: float) -> None:
     """Learn each intent from processed events, with its confirming outcomes as labels;

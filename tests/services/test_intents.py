@@ -120,11 +120,13 @@ def test_erasure_can_forget_a_persons_intents(ov: Onevoice) -> None:
 
 
 def _history(ov: Onevoice) -> None:
-    """Some people read mortgage pages and take one; others just bank."""
-    for n in range(40):
+    """Everyone reads mortgage pages; those who also open the application page (a signal
+    the hand rules do not know) take a mortgage; others just bank."""
+    for n in range(60):
         user = f"m{n}"
         calls = [page(user, "/mortgages", "Mortgages", 0), page(user, "/accounts", "Accounts", 1)]
         if n % 2 == 0:
+            calls.append(page(user, "/apply", "Application", 2))
             calls.append(
                 {
                     "type": "track",
@@ -139,9 +141,24 @@ def _history(ov: Onevoice) -> None:
         collect(ov, page(f"b{n}", "/accounts", "Accounts", 0))
 
 
-def test_a_newly_trained_model_is_hot_swapped_into_a_running_process(ov: Onevoice) -> None:
+def test_training_keeps_a_model_only_where_it_beats_the_hand_rules(ov: Onevoice) -> None:
     ov.intents.load_definitions(harbour_bank_intents())
     _history(ov)
+    definitions = ov.intents.model.definitions
+    data = snapshots((e for _p, e in ov.store.processed_history(chunk=7)), definitions)
+    assert len(data) == 60 * 2 + 30 * 2 + 40
+    models, summary = train(data, definitions, min_support=5, min_people=5)
+    assert set(models) == {"mortgage"}  # nobody confirmed the other intents
+    assert summary["mortgage"]["people"] == 30
+    assert summary["mortgage"]["validation_auc"] > summary["mortgage"]["hand_rules_auc"]
+    assert models["mortgage"].weights["s|path:/apply"] > 0
+    strict, _ = train(data, definitions, min_support=5, min_people=31)
+    assert strict == {}  # too few people with the outcome: hand rules stay
+
+
+def test_a_newly_trained_model_is_hot_swapped_into_a_running_process(ov: Onevoice) -> None:
+    ov.intents.load_definitions(harbour_bank_intents())
+    collect(ov, page("u1", "/accounts", "Accounts", 0))
     # a second process (a running server) polling every 0 seconds
     other = bootstrap(
         Settings(
@@ -153,22 +170,18 @@ def test_a_newly_trained_model_is_hot_swapped_into_a_running_process(ov: Onevoic
     try:
         before = other.intents.model
         assert before.kind == "rules"
-        definitions = ov.intents.model.definitions
-        data = snapshots((e for _p, e in ov.store.processed_history(chunk=7)), definitions)
-        assert len(data) == 40 * 2 + 20 + 40
-        models, _summary = train(data, definitions, min_support=5)
-        assert "mortgage" in models
-        body = {
-            "definitions": definitions.to_record(),
-            "models": {n: m.to_record() for n, m in models.items()},
-        }
+        assert scores(other, "u1")["leaving"] == 0.0
+        trained = {"leaving": {"intercept": 1.0, "weights": {"l|path:/accounts": 0.5}}}
+        body = {"definitions": before.definitions.to_record(), "models": trained}
         version = ov.store.add_intent_model("trained", body, {}, NOW)
         after = other.intents.model  # no restart: the next read swaps
         assert after.version == version > before.version and after.kind == "trained"
-        # a profile scored by the old model is scored again with the new one when read
-        rescored = {s.name: s for s in other.intents.scores(other.profiles.resolve("userId:m1"))}
-        assert rescored["mortgage"].reasons
-        collect(other, page("new", "/mortgages", "Mortgages", 50))
+        # a person scored by the old model is scored again with the new one when read
+        profile_id = other.profiles.resolve("userId:u1")
+        rescored = {s.name: s for s in other.intents.scores(profile_id, NOW)}
+        assert rescored["leaving"].score > 0.5
+        assert rescored["leaving"].reasons == ("path:/accounts ×1.0 lately",)
+        collect(other, page("new", "/accounts", "Accounts", 50))
         stored = other.store.load_intents([other.profiles.resolve("userId:new")])
         assert next(iter(stored.values())).model_version == version
     finally:

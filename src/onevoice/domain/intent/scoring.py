@@ -111,23 +111,29 @@ def model_features(definitions: Definitions, state: IntentState, at: float) -> d
     and learns how far to trust it."""
     x = features(state, at)
     for d in definitions.intents:
-        z = hint_sum(d.hints, state, at)[0]
+        z = hint_sum(d.hints, state, at, explain=False)[0]
         if z > 0:
             x["rule|" + d.name] = math.log1p(z)
     return x
 
 
 def hint_sum(
-    hints: Mapping[str, float], state: IntentState, at: float
+    hints: Mapping[str, float], state: IntentState, at: float, *, explain: bool = True
 ) -> tuple[float, list[tuple[float, str]]]:
     """``z`` = Σ weight × recent count of each hinted signal, and each hint's part."""
     z = 0.0
     parts: list[tuple[float, str]] = []
+    if state.t0 is None:
+        return z, parts
+    long = state.long
+    factor = 2.0 ** (-(at - state.t0) / state.half_lives[1])
     for token, weight in hints.items():
-        c = state.count(token, at, long=True)
-        if c > 0:
+        stored = long.get(token)
+        if stored:
+            c = stored * factor
             z += weight * c
-            parts.append((weight * c, f"{token} ×{c:.1f} lately"))
+            if explain:
+                parts.append((weight * c, f"{token} ×{c:.1f} lately"))
     return z, parts
 
 
