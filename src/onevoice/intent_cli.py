@@ -97,21 +97,27 @@ def train_intents(database: str | None, strength: float) -> None:
             )
         with console.status(f"training on {len(data):,} snapshots"):
             models, summary = train(data, model.definitions, c=strength)
-        body = {
-            "definitions": model.definitions.to_record(),
-            "models": {name: m.to_record() for name, m in models.items()},
-        }
-        version = ov.store.add_intent_model(
-            "trained" if models else "rules", body, {"training": summary}, ov.intents._clock()
+        version = ov.intents.save_models(models, {"training": summary})
+        table = Table(
+            *("intent", "snapshots", "positives", "people"),
+            *("held-back auc (model / rules)", "in force"),
         )
-        table = Table("intent", "snapshots", "positives", "model")
         for d in model.definitions.intents:
-            s = summary.get(d.name, {"rows": 0, "positives": 0})
+            s = summary.get(d.name, {})
+            checked = "validation_auc" in s
+            if d.name in models:
+                verdict = "trained model"
+            elif checked:
+                verdict = "hand rules (the model was not better)"
+            else:
+                verdict = "hand rules (too few outcomes)"
             table.add_row(
                 d.name,
-                f"{int(s['rows']):,}",
-                f"{int(s['positives']):,}",
-                "trained" if d.name in models else "hand rules (too few outcomes)",
+                f"{int(s.get('rows', 0)):,}",
+                f"{int(s.get('positives', 0)):,}",
+                f"{int(s.get('people', 0)):,}",
+                f"{s['validation_auc']:.3f} / {s['hand_rules_auc']:.3f}" if checked else "—",
+                verdict,
             )
         Console().print(table)
         console.print(

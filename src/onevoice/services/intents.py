@@ -97,6 +97,18 @@ class Intents:
         self.refresh(force=True)
         return version
 
+    def save_models(self, models: Mapping[str, LinearModel], metrics: dict[str, Any]) -> int:
+        """Store trained ``models`` for the definitions in force as the newest version."""
+        definitions = self.model.definitions
+        body = {
+            "definitions": definitions.to_record(),
+            "models": {name: m.to_record() for name, m in models.items()},
+        }
+        kind = "trained" if models else "rules"
+        version = self._store.add_intent_model(kind, body, metrics, self._clock())
+        self.refresh(force=True)
+        return version
+
     def definitions(self) -> Definitions:
         return self.model.definitions
 
