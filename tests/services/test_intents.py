@@ -3,7 +3,7 @@ cold start, hot swap of a newly trained model, merges, erasure, decisions."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -238,3 +238,17 @@ def test_bad_definitions_are_refused_and_nothing_changes(ov: Onevoice, bad: Any)
     with pytest.raises(InvalidInput):
         ov.intents.load_definitions(bad)
     assert ov.store.intent_model_version() == 0
+
+
+def test_a_persons_scores_fade_with_each_intents_half_life(ov: Onevoice) -> None:
+    ov.intents.load_definitions(harbour_bank_intents())
+    collect(ov, call("u1", "card problem", 0), page("u1", "/mortgages", "Mortgages", 1))
+    profile_id = ov.profiles.resolve("userId:u1")
+    last_event = datetime(2026, 3, 2, 11, 1, tzinfo=UTC)
+    fresh = {s.name: s.score for s in ov.intents.scores(profile_id, last_event)}
+    later = {
+        s.name: s.score for s in ov.intents.scores(profile_id, last_event + timedelta(hours=48))
+    }
+    # card problems fade in 48 hours, mortgages in a week
+    assert later["card_problem"] == pytest.approx(fresh["card_problem"] / 2, abs=1e-3)
+    assert later["mortgage"] == pytest.approx(fresh["mortgage"] * 2 ** (-48 / 168), abs=1e-3)
