@@ -96,6 +96,7 @@ def bootstrap(
         identity_rules=settings.identity_rules(),
         lock=processor.lock,
         intents=intents.view,
+        on_undo=intents.rebuild,
     )
     try:
         decisions, actions = _deciding(settings, store, profiles, clock, new_id, intents)

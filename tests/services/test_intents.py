@@ -252,3 +252,24 @@ def test_a_persons_scores_fade_with_each_intents_half_life(ov: Onevoice) -> None
     # card problems fade in 48 hours, mortgages in a week
     assert later["card_problem"] == pytest.approx(fresh["card_problem"] / 2, abs=1e-3)
     assert later["mortgage"] == pytest.approx(fresh["mortgage"] * 2 ** (-48 / 168), abs=1e-3)
+
+
+def test_undoing_a_merge_gives_each_person_back_their_own_intents(ov: Onevoice) -> None:
+    ov.intents.load_definitions(harbour_bank_intents())
+    tablet = {"anonymousId": "tablet"}
+    collect(
+        ov,
+        {**page("x", "/mortgages", "Mortgages", 0), "userId": None, **tablet},
+        call("dan", "card problem", 1),
+        {"type": "identify", "userId": "dan", **tablet, "timestamp": "2026-03-02T11:02:00Z"},
+    )
+    merged = scores(ov, "dan")
+    assert merged["mortgage"] > 0 and merged["card_problem"] > 0
+    [record] = ov.profiles.merges("userId:dan")
+    ov.profiles.undo_merge(record.merge_id)
+    dan = scores(ov, "dan")
+    back = {
+        s.name: s.score for s in ov.intents.scores(ov.profiles.resolve("anonymousId:tablet"), NOW)
+    }
+    assert dan["mortgage"] == 0.0 and dan["card_problem"] == merged["card_problem"]
+    assert back["mortgage"] == merged["mortgage"] and back["card_problem"] == 0.0

@@ -146,6 +146,24 @@ class Intents:
                 )
         return rows
 
+    def rebuild(self, profile_ids: Collection[str]) -> None:
+        """Recompute these people's intents from their events (after a merge is undone)."""
+        model = self.model
+        if not model.definitions.intents:
+            return
+        rows: dict[str, StoredIntents] = {}
+        for pid in profile_ids:
+            events = sorted(
+                (e for _seq, e in self._store.events_of(pid)), key=lambda e: e.timestamp
+            )
+            state = IntentState(model.definitions.feature_half_lives)
+            at = fold(state, events, model.definitions.ignore_events)
+            if at is not None:
+                rows[pid] = _row(state, model.score(state, at), at, model.version)
+        self._store.delete_intents(list(profile_ids))
+        if rows:
+            self._store.put_intents(rows)
+
     # -- reading -----------------------------------------------------------------------------------
     def scores(self, profile_id: str, now: datetime | None = None) -> tuple[IntentScore, ...]:
         """The person's intents decayed to ``now`` (default: the clock), best first."""

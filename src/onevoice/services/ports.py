@@ -151,6 +151,10 @@ class Store(Protocol):
 
     # intent: per-person state and scores (written by commit_batch), versioned models
     def load_intents(self, profile_ids: Collection[str]) -> dict[str, StoredIntents]: ...
+    def put_intents(self, rows: dict[str, StoredIntents]) -> None:
+        """Replace these people's intent rows (a rebuild after a merge is undone)."""
+        ...
+
     def delete_intents(self, profile_ids: Collection[str]) -> int:
         """Forget these people's intent state and scores (erasure); returns rows deleted."""
         ...

@@ -39,6 +39,7 @@ class Profiles:
         identity_rules: IdentityRules = IdentityRules(),
         lock: Any = None,
         intents: Callable[[str], list[dict[str, Any]]] = lambda _profile_id: [],
+        on_undo: Callable[[list[str]], None] = lambda _profile_ids: None,
     ) -> None:
         self._store = store
         self._key_of = key_of
@@ -48,6 +49,7 @@ class Profiles:
         self._identity_rules = identity_rules
         self._lock = lock
         self._intents = intents
+        self._on_undo = on_undo
 
     def resolve(self, reference: str) -> str:
         """The current profile id for ``type:value`` (or ``profile:<id>``); NotFound if none."""
@@ -182,6 +184,7 @@ class Profiles:
                 event_moves=event_moves,
             )
         )
+        self._on_undo([current, merge.loser])
         return current, merge.loser
 
 

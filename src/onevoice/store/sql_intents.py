@@ -50,8 +50,14 @@ class IntentsSql:
                 self._q("DELETE FROM intent_states WHERE profile_id = ?"),
                 [(m.loser,) for m in batch.merges],
             )
-        if not batch.intents:
-            return
+        if batch.intents:
+            self._upsert_intents(cur, batch.intents)
+
+    def put_intents(self, rows: dict[str, StoredIntents]) -> None:
+        with self._write() as cur:
+            self._upsert_intents(cur, rows)
+
+    def _upsert_intents(self, cur: Cursor, rows: dict[str, StoredIntents]) -> None:
         cur.executemany(
             self._q(
                 "INSERT INTO intent_states (profile_id, state, scores, scored_at, model_version) "
@@ -67,7 +73,7 @@ class IntentsSql:
                     format_time(i.scored_at),
                     i.model_version,
                 )
-                for pid, i in batch.intents.items()
+                for pid, i in rows.items()
             ],
         )
 
