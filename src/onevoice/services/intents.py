@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from onevoice.domain.events import Event
@@ -28,7 +28,6 @@ from onevoice.domain.intent import (
     merge,
     parse_definitions,
 )
-from onevoice.domain.intent.definitions import EMPTY
 from onevoice.services.clock import Clock
 from onevoice.services.ports import IntentModelRecord, Store, StoredIntents
 
@@ -203,14 +202,9 @@ class Intents:
 def _row(
     state: IntentState, scores: tuple[IntentScore, ...], at: float, version: int
 ) -> StoredIntents:
-    from datetime import UTC
-
     return StoredIntents(
         state.to_record(),
         tuple((s.name, round(s.score, 6), s.reasons) for s in scores),
         datetime.fromtimestamp(at * HOUR, UTC),
         version,
     )
-
-
-__all__ = ["EMPTY", "Intents", "model_from_record"]
