@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -207,3 +209,16 @@ def test_events_the_brand_causes_are_not_the_customers_intent() -> None:
         state, [event(0, "track", "Email Delivered", campaign="x")], definitions.ignore_events
     )
     assert latest is not None and state.t0 is None
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "onevoice.domain.intent.definitions",
+        "onevoice.domain.intent.signals",
+        "onevoice.domain.intent.state",
+        "onevoice.domain.intent.scoring",
+    ],
+)
+def test_the_docstring_examples_run(module: str) -> None:
+    assert doctest.testmod(importlib.import_module(module)).failed == 0
