@@ -273,3 +273,23 @@ def test_undoing_a_merge_gives_each_person_back_their_own_intents(ov: Onevoice) 
     }
     assert dan["mortgage"] == 0.0 and dan["card_problem"] == merged["card_problem"]
     assert back["mortgage"] == merged["mortgage"] and back["card_problem"] == 0.0
+
+
+def test_versions_count_up_and_history_comes_a_person_at_a_time_in_time_order(
+    ov: Onevoice,
+) -> None:
+    body = {"definitions": harbour_bank_intents(), "models": {}}
+    first = ov.store.add_intent_model("rules", body, {}, NOW)
+    second = ov.store.add_intent_model("rules", body, {"n": 1}, NOW)
+    assert (first, second) == (1, 2) and ov.store.intent_model_version() == 2
+    older = ov.store.load_intent_model(1)
+    assert older is not None and older.version == 1 and older.metrics == {}
+    newest = ov.store.load_intent_model()
+    assert newest is not None and newest.metrics == {"n": 1}
+    # appended out of time order, across several pages of 3
+    collect(ov, *(page(f"u{n % 3}", "/a", "A", 50 - n) for n in range(10)))
+    history = list(ov.store.processed_history(chunk=3))
+    assert sorted(len(events) for _pid, events in history) == [3, 3, 4]
+    assert len({pid for pid, _events in history}) == 3
+    for _pid, events in history:
+        assert [e.timestamp for e in events] == sorted(e.timestamp for e in events)
