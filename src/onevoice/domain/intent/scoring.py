@@ -32,6 +32,7 @@ from onevoice.domain.intent.state import IntentState, features
 
 REASONS = 3
 RULES = "rules"
+_META = {"meta:events": "events", "meta:switch": "channel switches"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,7 @@ def _reason(feature: str, value: float) -> str:
             feature, feature
         )
     when = "just now" if scale == "s" else "lately"
+    token = _META.get(token, token)
     return f"{token} ×{math.expm1(value):.1f} {when}"
 
 
