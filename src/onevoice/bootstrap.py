@@ -21,6 +21,7 @@ from onevoice.services.actions import Actions
 from onevoice.services.clock import Clock, utc_now
 from onevoice.services.collect import Collector
 from onevoice.services.decisions import LEARNER_NAME, Decisions
+from onevoice.services.intents import Intents
 from onevoice.services.keys import Keys
 from onevoice.services.ports import Store
 from onevoice.services.processing import BackgroundProcessor, Processor
@@ -41,6 +42,7 @@ class Onevoice:
     keys: Keys
     actions: Actions
     decisions: Decisions
+    intents: Intents
 
     def close(self) -> None:
         self.background.stop()
@@ -73,6 +75,7 @@ def bootstrap(
         )
     # the same identifiers recur in every batch; their keyed hashes are worth remembering
     key_of = lru_cache(maxsize=200_000)(partial(match_key, secret=secret))
+    intents = Intents(store, clock, poll_seconds=settings.intent_model_poll_seconds)
     processor = Processor(
         store,
         key_of,
@@ -80,6 +83,7 @@ def bootstrap(
         identity_rules=settings.identity_rules(),
         profile_rules=settings.profile_rules(),
         batch_size=settings.process_batch_size,
+        intents=intents,
     )
     background = BackgroundProcessor(processor)
     collector = Collector(store, clock, max_future=settings.max_future, on_append=background.notify)
@@ -91,9 +95,11 @@ def bootstrap(
         profile_rules=settings.profile_rules(),
         identity_rules=settings.identity_rules(),
         lock=processor.lock,
+        intents=intents.view,
+        on_undo=intents.rebuild,
     )
     try:
-        decisions, actions = _deciding(settings, store, profiles, clock, new_id)
+        decisions, actions = _deciding(settings, store, profiles, clock, new_id, intents)
     except BaseException:
         store.close()
         raise
@@ -107,6 +113,7 @@ def bootstrap(
         Keys(store, clock),
         actions,
         decisions,
+        intents,
     )
 
 
@@ -116,6 +123,7 @@ def _deciding(
     profiles: Profiles,
     clock: Clock,
     new_id: Callable[[], str] | None,
+    intents: Intents | None = None,
 ) -> tuple[Decisions, Actions]:
     """The catalog and the learner as stored (models survive a restart), wired to decide."""
     state = store.load_learner(LEARNER_NAME)
@@ -141,6 +149,7 @@ def _deciding(
         window=settings.conversation_window,
         rules=settings.profile_rules(),
         new_id=new_id or _random_id,
+        intents=intents,
     )
     actions = Actions(store, engine, clock, on_change=decisions.use_catalog)
     decisions.use_catalog(actions.stored())

@@ -15,6 +15,7 @@ from onevoice.bootstrap import Onevoice, bootstrap
 from onevoice.config import Settings
 from onevoice.domain.errors import OnevoiceError
 from onevoice.importing_cli import import_command
+from onevoice.intent_cli import evaluate_group, intents, train
 from onevoice.journeys_cli import journeys
 from onevoice.measure_cli import lift_command, ope
 from onevoice.sim.cli import simulate
@@ -230,6 +231,9 @@ main.add_command(actions)
 main.add_command(lift_command)
 main.add_command(ope)
 main.add_command(journeys)
+main.add_command(intents)
+main.add_command(train)
+main.add_command(evaluate_group)
 
 if __name__ == "__main__":
     main()

@@ -53,6 +53,7 @@ class Settings:
     journey_start_events: str = ""
     journey_repeat_days: float = 7.0
     journey_long_wait_hours: float = 8.0
+    intent_model_poll_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -184,4 +185,6 @@ DOCS: dict[str, str] = {
     "journey_start_events": "events that start a journey (empty: any event after the gap)",
     "journey_repeat_days": "a contact for the same reason within this many days is a repeat",
     "journey_long_wait_hours": "a wait between two steps of a journey longer than this is friction",
+    "intent_model_poll_seconds": "how often a running process checks for a newer intent "
+    "model version (`onevoice train intents`) and swaps to it",
 }

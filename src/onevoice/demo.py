@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from onevoice.bootstrap import Onevoice
+from onevoice.intent_cli import harbour_bank_intents
 from onevoice.sim import WorldConfig, simulate
 from onevoice.sim.export import describe
 from onevoice.sim.feed import feed, process
@@ -39,6 +40,9 @@ def load_demo(ov: Onevoice, echo: Callable[[str], None], *, config: WorldConfig 
         if done[0] == total or done[0] % 10_000 < n:
             echo(f"  collected {done[0]:,}/{total:,} events")
 
+    if not ov.store.intent_model_version():  # intents scored as the events are processed
+        ov.intents.load_definitions(harbour_bank_intents())
+        echo("loaded Harbour Bank's intent definitions (hand rules until `onevoice train intents`)")
     fed = feed(world, ov.collector, on_batch=collected)
     fed.accepted += ov.collector.collect(survey_calls(world), source="survey").accepted
     echo(f"processing {fed.accepted:,} events into profiles…")

@@ -15,7 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from onevoice import __version__
 from onevoice.api import errors
 from onevoice.api.responses import Json
-from onevoice.api.routes import actions, admin, collect, decide, profiles
+from onevoice.api.routes import actions, admin, collect, decide, intents, profiles
 from onevoice.api.routes import journeys as journey_routes
 from onevoice.bootstrap import Onevoice
 
@@ -80,6 +80,7 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     app.include_router(decide.router(ov))
     app.include_router(actions.router(ov))
     app.include_router(journey_routes.router(ov))
+    app.include_router(intents.router(ov))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -37,6 +37,7 @@ from onevoice.domain.policy import DEFAULT_POLICY, OUTCOMES, Consent, ContactHis
 from onevoice.domain.profiles import ProfileRules, ProfileState
 from onevoice.services.clock import Clock
 from onevoice.services.group_commit import GroupCommit
+from onevoice.services.intents import Intents
 from onevoice.services.ports import DecisionRecord, ResponseRecord, Store, StoredProfile
 from onevoice.services.profiles import Profiles
 
@@ -90,6 +91,7 @@ class Decisions:
         window: timedelta = DEFAULT_WINDOW,
         rules: ProfileRules = ProfileRules(),
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        intents: Intents | None = None,
     ) -> None:
         self._store = store
         self._profiles = profiles
@@ -101,6 +103,7 @@ class Decisions:
         self._window = window
         self._rules = rules
         self._new_id = new_id
+        self._intents = intents
         self._lock = threading.Lock()
         # decisions asked for at once share one durable commit of the log
         self._log: GroupCommit[DecisionRecord] = GroupCommit(store.add_decision_groups)
@@ -155,6 +158,7 @@ class Decisions:
             )
         inbound = context.get("inbound")
         features = decision_features(channel, lifecycle, context)
+        intent_scores, signals = _intents(self._intents, stored, now, features)
         request = DecideRequest(
             decision_id=self._new_id(),
             customer_key=key,
@@ -169,8 +173,10 @@ class Decisions:
                 "profile": _profile_view(state, traits, lifecycle, id_types, now),
                 "context": dict(context),
                 "channel": channel,
+                "intents": intent_scores,
             },
             features=features,
+            signals=signals,
         )
         with self._lock:
             decision = decide(
@@ -322,6 +328,31 @@ def _profile_view(
         if moment is not None:
             view[name] = max(0.0, (now - moment).total_seconds() / 86400)
     return view
+
+
+def _intents(
+    intents: Intents | None,
+    stored: StoredProfile | None,
+    now: datetime,
+    features: dict[str, float],
+) -> tuple[dict[str, float], tuple[str, ...]]:
+    """Intent scores as rules read them (``intents.<name>``, every defined intent, 0 when
+    unknown), as learner features (``intent=<name>``: the score, when at least 0.1) and
+    the top intent as a reason."""
+    if intents is None:
+        return {}, ()
+    if stored is None:
+        return {name: 0.0 for name in intents.names()}, ()
+    scores = intents.scores(stored.profile_id, now)
+    by_name = {s.name: s.score for s in scores}
+    for s in scores:
+        if s.score >= 0.1:
+            features[f"intent={s.name}"] = s.score
+    if not scores or scores[0].score < 0.1:
+        return by_name, ()
+    top = scores[0]
+    why = f" ({'; '.join(top.reasons)})" if top.reasons else ""
+    return by_name, (f"top intent: {top.name} {top.score:.2f}{why}",)
 
 
 def _holdout_key(stored: StoredProfile) -> str:

@@ -61,6 +61,7 @@ class ProcessedBatch:
     refusals: list[Refusal] = field(default_factory=list)
     assignments: list[tuple[int, str]] = field(default_factory=list)
     at: datetime | None = None
+    intents: dict[str, StoredIntents] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -176,6 +177,31 @@ class Store(Protocol):
         a conversation showed with ``since <= at < until``."""
         ...
 
+    # intent: per-person state and scores (written by commit_batch), versioned models
+    def load_intents(self, profile_ids: Collection[str]) -> dict[str, StoredIntents]: ...
+    def put_intents(self, rows: dict[str, StoredIntents]) -> None:
+        """Replace these people's intent rows (a rebuild after a merge is undone)."""
+        ...
+
+    def delete_intents(self, profile_ids: Collection[str]) -> int:
+        """Forget these people's intent state and scores (erasure); returns rows deleted."""
+        ...
+
+    def add_intent_model(
+        self, kind: str, body: dict[str, Any], metrics: dict[str, Any], at: datetime
+    ) -> int:
+        """Store a new version of the intent definitions (and models); returns its number."""
+        ...
+
+    def intent_model_version(self) -> int:
+        """The newest version's number, 0 when none (cheap: polled by every process)."""
+        ...
+
+    def load_intent_model(self, version: int | None = None) -> IntentModelRecord | None: ...
+    def processed_history(self, chunk: int = 20_000) -> Iterator[tuple[str, list[Event]]]:
+        """Every person's processed events in time order, one person at a time."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
@@ -215,3 +241,25 @@ class ContactLog:
     responses: tuple[Response, ...]
     conversation: DecisionRecord | None
     conversation_responses: tuple[tuple[str, str, datetime], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIntents:
+    """One person's intent state (plain record), scores ``(name, score, reasons)`` as of
+    ``scored_at``, and the model version that scored them."""
+
+    state: dict[str, Any]
+    scores: tuple[tuple[str, float, tuple[str, ...]], ...]
+    scored_at: datetime
+    model_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class IntentModelRecord:
+    """A stored version of intent definitions and (kind ``trained``) their models."""
+
+    version: int
+    kind: str
+    body: dict[str, Any]
+    metrics: dict[str, Any]
+    created_at: datetime

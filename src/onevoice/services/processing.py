@@ -20,6 +20,7 @@ from onevoice.domain.identifiers import ANONYMOUS_ID, USER_ID, Identifier, prior
 from onevoice.domain.identity import ALIAS, SAME_EVENT, IdentityGraph, IdentityRules
 from onevoice.domain.profiles import ProfileRules, ProfileState
 from onevoice.services.clock import Clock
+from onevoice.services.intents import Intents
 from onevoice.services.ports import ProcessedBatch, StaleBatch, Store
 
 CURSOR = "profiles"
@@ -51,6 +52,7 @@ class Processor:
         profile_rules: ProfileRules = ProfileRules(),
         batch_size: int = 2000,
         new_id: Callable[[], str] = new_profile_id,
+        intents: Intents | None = None,
     ) -> None:
         self._store = store
         self._key_of = key_of
@@ -59,6 +61,7 @@ class Processor:
         self._profile_rules = profile_rules
         self._batch_size = batch_size
         self._new_id = new_id
+        self._intents = intents
         self.lock = threading.RLock()
 
     def step(self) -> StepResult:
@@ -125,6 +128,8 @@ class Processor:
             assignments=[(seq, pid) for seq, _e, pid in final],
             at=self._clock(),
         )
+        if self._intents is not None:  # each person's intents, in the same transaction
+            batch.intents = self._intents.fold(touched, graph.current, events_of)
         self._store.commit_batch(batch, CURSOR)
         return StepResult(len(rows), len(changes.merges), created)
 

@@ -38,6 +38,8 @@ class Profiles:
         profile_rules: ProfileRules = ProfileRules(),
         identity_rules: IdentityRules = IdentityRules(),
         lock: Any = None,
+        intents: Callable[[str], list[dict[str, Any]]] = lambda _profile_id: [],
+        on_undo: Callable[[list[str]], None] = lambda _profile_ids: None,
     ) -> None:
         self._store = store
         self._key_of = key_of
@@ -46,6 +48,8 @@ class Profiles:
         self._rules = profile_rules
         self._identity_rules = identity_rules
         self._lock = lock
+        self._intents = intents
+        self._on_undo = on_undo
 
     def resolve(self, reference: str) -> str:
         """The current profile id for ``type:value`` (or ``profile:<id>``); NotFound if none."""
@@ -97,6 +101,7 @@ class Profiles:
             "lifecycle_stage": profiles.lifecycle_stage(
                 state, (i.type for i in stored.identifiers), when, self._rules
             ),
+            "intents": self._intents(stored.profile_id),
         }
 
     def timeline(self, reference: str, limit: int = 50, cursor: str | None = None) -> TimelinePage:
@@ -179,6 +184,7 @@ class Profiles:
                 event_moves=event_moves,
             )
         )
+        self._on_undo([current, merge.loser])
         return current, merge.loser
 
 

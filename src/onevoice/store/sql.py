@@ -27,6 +27,7 @@ from onevoice.services.ports import (
     UndoPlan,
 )
 from onevoice.store.sql_decisions import DecisionsSql
+from onevoice.store.sql_intents import IntentsSql
 from onevoice.store.sql_journeys import JourneysSql
 
 _CHUNK = 500
@@ -56,7 +57,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-class SqlStore(DecisionsSql, JourneysSql):
+class SqlStore(DecisionsSql, JourneysSql, IntentsSql):
     """The shared implementation of the ``Store`` port."""
 
     backend = "sql"
@@ -253,6 +254,7 @@ class SqlStore(DecisionsSql, JourneysSql):
                     ],
                 )
             self._upsert_people(cur, batch.people, batch.states, at)
+            self._write_intents(cur, batch)
             cur.execute(
                 self._q(
                     "INSERT INTO cursors (name, seq) VALUES (?, ?) "
