@@ -8,6 +8,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache, partial
 
 from onevoice.config import Settings
@@ -18,13 +19,18 @@ from onevoice.domain.learning.beta import BetaBernoulli
 from onevoice.domain.learning.logistic import BayesianLogistic
 from onevoice.expressions.cel import CelEngine
 from onevoice.services.actions import Actions
+from onevoice.services.audit import Audit
 from onevoice.services.clock import Clock, utc_now
 from onevoice.services.collect import Collector
 from onevoice.services.decisions import LEARNER_NAME, Decisions
+from onevoice.services.erasure import Erasure
 from onevoice.services.keys import Keys
+from onevoice.services.me import Me, MeTokens
 from onevoice.services.ports import Store
 from onevoice.services.processing import BackgroundProcessor, Processor
 from onevoice.services.profiles import Profiles
+from onevoice.services.ratelimit import RateLimiter
+from onevoice.services.tombstones import Tombstones
 from onevoice.store import open_store
 
 
@@ -41,6 +47,12 @@ class Onevoice:
     keys: Keys
     actions: Actions
     decisions: Decisions
+    audit: Audit
+    tombstones: Tombstones
+    erasure: Erasure
+    me: Me
+    me_tokens: MeTokens
+    limiter: RateLimiter
 
     def close(self) -> None:
         self.background.stop()
@@ -82,7 +94,14 @@ def bootstrap(
         batch_size=settings.process_batch_size,
     )
     background = BackgroundProcessor(processor)
-    collector = Collector(store, clock, max_future=settings.max_future, on_append=background.notify)
+    tombstones = Tombstones(store, key_of, secret)
+    collector = Collector(
+        store,
+        clock,
+        max_future=settings.max_future,
+        on_append=background.notify,
+        admit=tombstones.admit,
+    )
     profiles = Profiles(
         store,
         key_of,
@@ -97,6 +116,20 @@ def bootstrap(
     except BaseException:
         store.close()
         raise
+    audit = Audit(store, clock)
+    erasure = Erasure(
+        store,
+        profiles,
+        decisions,
+        tombstones,
+        audit,
+        clock,
+        lock=processor.lock,
+        process_pending=processor.run_until_idle,
+        scrub=settings.erase_scrub,
+        forget_caches=[("identifier hashes", key_of.cache_clear)],
+    )
+    limiter = RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     return Onevoice(
         settings,
         store,
@@ -104,9 +137,15 @@ def bootstrap(
         processor,
         background,
         profiles,
-        Keys(store, clock),
+        Keys(store, clock, limiter=limiter),
         actions,
         decisions,
+        audit,
+        tombstones,
+        erasure,
+        Me(store, profiles, clock),
+        MeTokens(secret, clock, ttl=timedelta(minutes=settings.me_token_minutes)),
+        limiter,
     )
 
 

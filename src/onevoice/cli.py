@@ -16,6 +16,7 @@ from onevoice.config import Settings
 from onevoice.domain.errors import OnevoiceError
 from onevoice.importing_cli import import_command
 from onevoice.measure_cli import lift_command, ope
+from onevoice.respect_cli import erase, privacy
 from onevoice.sim.cli import simulate
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -121,6 +122,7 @@ def keys_create(kind: str, name: str, database: str | None) -> None:
     """Print a new key, alone on stdout (it is not shown again)."""
     with opened(database) as ov:
         record, token = ov.keys.create(kind, name)
+        ov.audit.record("cli", "key.create", record.key_id, kind=record.kind, name=record.name)
         click.echo(token)
         click.echo(f"created {record.kind} key {record.key_id} for {record.name!r}", err=True)
 
@@ -142,6 +144,7 @@ def keys_revoke(key_id: str, database: str | None) -> None:
     """Revoke a key by its id; it stops working at once."""
     with opened(database) as ov:
         ov.keys.revoke(key_id)
+        ov.audit.record("cli", "key.revoke", key_id)
         click.echo(f"revoked {key_id}", err=True)
 
 
@@ -228,6 +231,8 @@ main.add_command(simulate)
 main.add_command(actions)
 main.add_command(lift_command)
 main.add_command(ope)
+main.add_command(erase)
+main.add_command(privacy)
 
 if __name__ == "__main__":
     main()

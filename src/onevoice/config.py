@@ -48,6 +48,11 @@ class Settings:
     dismiss_cooldown_days: float = 14.0
     learner: str = "bayes-logistic"
     learner_prior_rate: float = 0.05
+    me_token_minutes: float = 15.0
+    rate_limit_per_second: float = 2000.0
+    rate_limit_burst: int = 4000
+    max_traits: int = 200
+    erase_scrub: str = "full"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -174,4 +179,13 @@ DOCS: dict[str, str] = {
     "dismiss_cooldown_days": "days an action is not shown again after a dismissal",
     "learner": "the adaptive model: `bayes-logistic` (features) or `beta-bernoulli`",
     "learner_prior_rate": "the response rate every new action starts from",
+    "me_token_minutes": "how long a customer token for `/v1/me` lives (at most a day)",
+    "rate_limit_per_second": "requests a second each API key (and each customer token) may "
+    "make on average, per API process; 0 turns the limit off",
+    "rate_limit_burst": "requests a key may make at once before the rate applies",
+    "max_traits": "most traits (including `context.traits`) one event may carry",
+    "erase_scrub": "after an erasure: `full` rewrites the touched PostgreSQL tables (VACUUM "
+    "FULL: no deleted bytes left in the files; locks each table meanwhile), `vacuum` runs a "
+    "plain VACUUM, `off` leaves it to autovacuum. SQLite always zeroes deleted content and "
+    "truncates its WAL",
 }

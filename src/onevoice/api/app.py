@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from onevoice import __version__
 from onevoice.api import errors
 from onevoice.api.responses import Json
-from onevoice.api.routes import actions, admin, collect, decide, profiles
+from onevoice.api.routes import actions, admin, collect, decide, me, privacy, profiles
 from onevoice.bootstrap import Onevoice
 
 DESCRIPTION = """
@@ -25,6 +25,9 @@ and keeps one live profile.
 * **Decide** — `POST /v1/decide` and `POST /v1/responses` with a server key.
 * **Actions** — the catalog, `GET/PUT /v1/actions/{id}` with an admin key.
 * **Admin** — keys per source, with an admin key.
+* **Privacy** — `DELETE /v1/profiles/{type}:{value}` erases a person (admin key) and returns
+  the erasure report; `GET /v1/audit` (admin); `POST /v1/me/tokens` mints a customer token
+  (server key) for `GET /v1/me`, `POST /v1/me/consent` and `POST /v1/me/budget`.
 
 Every error is `{"error": {"code", "message", "field"}}`.
 """
@@ -56,6 +59,8 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     app.include_router(admin.router(ov))
     app.include_router(decide.router(ov))
     app.include_router(actions.router(ov))
+    app.include_router(privacy.router(ov))
+    app.include_router(me.router(ov))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -75,6 +80,11 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "a server or admin key",
+                },
+                "customer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a customer token minted by POST /v1/me/tokens (for /v1/me)",
                 },
             }
             app.openapi_schema = schema

@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from onevoice.domain import consent as consent_ledger
 from onevoice.domain import profiles as profile_rules
 from onevoice.domain.actions import EMPTY_CATALOG, TREATMENT_FIELDS, Catalog
 from onevoice.domain.conversation import DEFAULT_WINDOW, FINAL_OUTCOMES, Conversation
@@ -31,7 +32,7 @@ from onevoice.domain.decide import (
 )
 from onevoice.domain.errors import InvalidInput, NotFound
 from onevoice.domain.events import format_time
-from onevoice.domain.learning.base import Features, Learner, decision_reward
+from onevoice.domain.learning.base import Features, Learner, Unlearner, decision_reward
 from onevoice.domain.policy import DEFAULT_POLICY, OUTCOMES, Consent, ContactHistory, Policy
 from onevoice.domain.profiles import ProfileRules, ProfileState
 from onevoice.services.clock import Clock
@@ -121,14 +122,27 @@ class Decisions:
         context = _check_request(customer, channel, context, k)
         now = self._clock()
         stored = self._profile(customer)
+        policy = self._policy
         if stored is None:
-            digest = hashlib.sha256(customer.encode()).hexdigest()[:32]
-            subject, state, id_types = f"ref:{digest}", ProfileState(), [customer.split(":")[0]]
+            subject, state, id_types = (
+                reference_subject(customer),
+                ProfileState(),
+                [customer.split(":")[0]],
+            )
             key = subject
+            ledger: list[consent_ledger.ConsentChange] = []
         else:
             subject = stored.profile_id
             state, id_types = stored.state, [i.type for i in stored.identifiers]
             key = _holdout_key(stored)
+            # consent and the customer's own budget as stored now: every replica reads them
+            ledger = self._store.consent_of(subject)
+            budgets = self._store.budgets_of(subject)
+            if budgets:
+                own: dict[str, dict[str, int]] = {}
+                for b in budgets:
+                    own.setdefault(b.channel, {})[b.period] = b.max_contacts
+                policy = replace(policy, own_caps=own)
         traits = {name: trait.value for name, trait in state.traits.items()}
         lifecycle = profile_rules.lifecycle_stage(state, id_types, now, self._rules)
         log = self._store.contact_log(
@@ -155,7 +169,9 @@ class Decisions:
             k=k,
             inbound=inbound if isinstance(inbound, bool) else channel in INBOUND_CHANNELS,
             timezone=_text(traits.get("timezone")),
-            consent=Consent.from_traits(traits),
+            consent=consent_ledger.in_force(traits, ledger)
+            if ledger
+            else Consent.from_traits(traits),
             history=ContactHistory(log.contacts, log.responses),
             activation={
                 "profile": _profile_view(state, traits, lifecycle, id_types, now),
@@ -169,7 +185,7 @@ class Decisions:
                 self._catalog,
                 request,
                 self._learner,
-                policy=self._policy,
+                policy=policy,
                 settings=self._arbitration,
                 conversation=conversation,
             )
@@ -181,6 +197,20 @@ class Decisions:
             return self._profiles.get(customer)
         except NotFound:
             return None
+
+    def forget(self, rewards: Sequence[tuple[str, Features, float]]) -> tuple[int, bool]:
+        """Take rewards back out of the learner (erasure): (how many, exactly or not).
+
+        Count-based learners take each back exactly; others cannot, and say so.
+        """
+        if not rewards:
+            return 0, True
+        with self._lock:
+            if not isinstance(self._learner, Unlearner):
+                return 0, False
+            taken = sum(1 for a, x, r in rewards if self._learner.unlearn_one(a, x, r))
+            self._store.save_learner(LEARNER_NAME, self._learner.to_state(), self._clock())
+        return taken, taken == len(rewards)
 
     # -- respond ---------------------------------------------------------------------------
     def respond(
@@ -334,3 +364,8 @@ def _candidate(c: Candidate) -> dict[str, Any]:
         "chosen_probability": c.chosen_probability,
         "control": c.control,
     }
+
+
+def reference_subject(customer: str) -> str:
+    """The decision subject of a customer not known yet: a hash of the reference asked."""
+    return f"ref:{hashlib.sha256(customer.encode()).hexdigest()[:32]}"

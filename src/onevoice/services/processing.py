@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from onevoice.domain import profiles
+from onevoice.domain.consent import changes_of
 from onevoice.domain.events import Event
 from onevoice.domain.identifiers import ANONYMOUS_ID, USER_ID, Identifier, priority
 from onevoice.domain.identity import ALIAS, SAME_EVENT, IdentityGraph, IdentityRules
@@ -124,6 +125,7 @@ class Processor:
             refusals=changes.refusals,
             assignments=[(seq, pid) for seq, _e, pid in final],
             at=self._clock(),
+            consents=[(pid, c) for _seq, event, pid in final for c in changes_of(event)],
         )
         self._store.commit_batch(batch, CURSOR)
         return StepResult(len(rows), len(changes.merges), created)

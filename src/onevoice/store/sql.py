@@ -27,6 +27,7 @@ from onevoice.services.ports import (
     UndoPlan,
 )
 from onevoice.store.sql_decisions import DecisionsSql
+from onevoice.store.sql_respect import RespectSql
 
 _CHUNK = 500
 
@@ -54,7 +55,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-class SqlStore(DecisionsSql):
+class SqlStore(DecisionsSql, RespectSql):
     """The shared implementation of the ``Store`` port."""
 
     backend = "sql"
@@ -212,6 +213,22 @@ class SqlStore(DecisionsSql):
                     self._q("UPDATE events SET profile_id = ? WHERE profile_id = ?"), moves
                 )
                 cur.executemany(
+                    self._q("UPDATE consent_ledger SET profile_id = ? WHERE profile_id = ?"), moves
+                )
+                # the loser's own budget moves only where the winner has none for that cap
+                cur.executemany(
+                    self._q(
+                        "UPDATE contact_budgets SET profile_id = ? WHERE profile_id = ? AND NOT "
+                        "EXISTS (SELECT 1 FROM contact_budgets b WHERE b.profile_id = ? AND "
+                        "b.channel = contact_budgets.channel AND b.period = contact_budgets.period)"
+                    ),
+                    [(w, lo, w) for w, lo in moves],
+                )
+                cur.executemany(
+                    self._q("DELETE FROM contact_budgets WHERE profile_id = ?"),
+                    [(lo,) for _w, lo in moves],
+                )
+                cur.executemany(
                     self._q("DELETE FROM profiles WHERE profile_id = ?"),
                     [(m.loser,) for m in batch.merges],
                 )
@@ -247,6 +264,8 @@ class SqlStore(DecisionsSql):
                     ],
                 )
             self._upsert_people(cur, batch.people, batch.states, at)
+            if batch.consents:
+                self._insert_consent(cur, batch.consents)
             cur.execute(
                 self._q(
                     "INSERT INTO cursors (name, seq) VALUES (?, ?) "
@@ -433,6 +452,13 @@ class SqlStore(DecisionsSql):
             )
             cur.executemany(
                 self._q("UPDATE events SET profile_id = ? WHERE seq = ?"),
+                [(pid, seq) for seq, pid in plan.event_moves],
+            )
+            cur.executemany(  # consent given in a moved event moves with it
+                self._q(
+                    "UPDATE consent_ledger SET profile_id = ? WHERE message_id = "
+                    "(SELECT message_id FROM events WHERE seq = ?)"
+                ),
                 [(pid, seq) for seq, pid in plan.event_moves],
             )
             self._upsert_people(cur, plan.people, plan.states, at)

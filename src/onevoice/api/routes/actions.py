@@ -34,7 +34,9 @@ def router(ov: Onevoice) -> APIRouter:
         summary="Add or replace an action; invalid fields and rules are refused by name",
     )
     def put_action(request: Request, action_id: str, action: dict[str, Any] = _ACTION) -> Json:
-        ov.keys.check(token_of(request), "admin")
-        return Json(ov.actions.put(action_id, action))
+        actor = ov.keys.check(token_of(request), "admin")
+        saved = ov.actions.put(action_id, action)
+        ov.audit.record(actor.key_id, "action.put", action_id)
+        return Json(saved)
 
     return api

@@ -33,8 +33,11 @@ def router(ov: Onevoice) -> APIRouter:
 
     @api.post("/v1/admin/keys", status_code=201, summary="Create a key; the secret is shown once")
     def create(request: Request, new: NewKey) -> Json:
-        ov.keys.check(token_of(request), "admin")
+        actor = ov.keys.check(token_of(request), "admin")
         record, token = ov.keys.create(new.kind, new.name)
+        ov.audit.record(
+            actor.key_id, "key.create", record.key_id, kind=record.kind, name=record.name
+        )
         return Json(key_json(record) | {"key": token}, status_code=201)
 
     @api.get("/v1/admin/keys", summary="List keys (never their secrets)")
@@ -44,8 +47,9 @@ def router(ov: Onevoice) -> APIRouter:
 
     @api.delete("/v1/admin/keys/{key_id}", summary="Revoke a key; it stops working at once")
     def revoke(request: Request, key_id: str) -> Json:
-        ov.keys.check(token_of(request), "admin")
+        actor = ov.keys.check(token_of(request), "admin")
         ov.keys.revoke(key_id)
+        ov.audit.record(actor.key_id, "key.revoke", key_id)
         return Json({"key_id": key_id, "revoked": True})
 
     return api

@@ -92,6 +92,22 @@ async def _read_json(request: Request, limit: int) -> Any:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
 
 
+def _check_traits(call: object, limit: int, where: str) -> None:
+    """Hostile input: no event may carry more than ``limit`` traits (its own and context's)."""
+    if not isinstance(call, dict):
+        return
+    context = call.get("context")
+    count = 0
+    for name, holder in (("traits", call), ("context.traits", context)):
+        traits = holder.get("traits") if isinstance(holder, dict) else None
+        if isinstance(traits, dict):
+            count += len(traits)
+            if count > limit:
+                raise ApiError(
+                    413, "too_large", f"an event may carry at most {limit} traits", where + name
+                )
+
+
 def _rejection(r: Rejection) -> dict[str, Any]:
     return {"index": r.index, **error_body(r.error.code, r.error.message, r.error.field)}
 
@@ -134,6 +150,7 @@ def router(ov: Onevoice) -> APIRouter:
                     f"{where} is larger than {settings.max_event_bytes} bytes",
                     where,
                 )
+            _check_traits(call, settings.max_traits, "" if single_type else f"batch[{n}].")
         events, rejected = ov.collector.parse(calls, source=record.name, default_type=single_type)
         accepted, duplicates = await run_in_threadpool(ov.collector.store, events)
         return _answer(

@@ -72,8 +72,9 @@ def router(ov: Onevoice) -> APIRouter:
         summary="Undo a merge: the merged-away person gets its identifiers and events back",
     )
     async def undo(request: Request, merge_id: int) -> Json:
-        ov.keys.check(token_of(request), "admin")
+        actor = ov.keys.check(token_of(request), "admin")
         stays, restored = await run_in_threadpool(ov.profiles.undo_merge, merge_id)
+        ov.audit.record(actor.key_id, "merge.undo", str(merge_id))
         return Json({"merge_id": merge_id, "profile_id": stays, "restored_profile_id": restored})
 
     return api
