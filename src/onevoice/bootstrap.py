@@ -137,7 +137,7 @@ def bootstrap(
         processor,
         background,
         profiles,
-        Keys(store, clock, limiter=limiter),
+        Keys(store, clock),
         actions,
         decisions,
         audit,

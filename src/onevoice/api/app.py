@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 
 from onevoice import __version__
 from onevoice.api import errors
+from onevoice.api.limits import RateLimits
 from onevoice.api.responses import Json
 from onevoice.api.routes import actions, admin, collect, decide, me, privacy, profiles
 from onevoice.bootstrap import Onevoice
@@ -54,6 +55,7 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
         default_response_class=Json,
     )
     errors.install(app)
+    app.add_middleware(RateLimits, limiter=ov.limiter)
     app.include_router(collect.router(ov))
     app.include_router(profiles.router(ov))
     app.include_router(admin.router(ov))

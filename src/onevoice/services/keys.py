@@ -10,7 +10,6 @@ import time
 from onevoice.domain.errors import InvalidInput, NotFound, Unauthorized
 from onevoice.services.clock import Clock
 from onevoice.services.ports import KeyRecord, Store
-from onevoice.services.ratelimit import RateLimiter
 
 KINDS = ("write", "server", "admin")
 #: What each kind may do; admin may do everything.
@@ -28,11 +27,8 @@ def hash_key(token: str) -> str:
 class Keys:
     """Creates, checks and revokes keys. Checks are cached for ``ttl`` seconds."""
 
-    def __init__(
-        self, store: Store, clock: Clock, *, ttl: float = 2.0, limiter: RateLimiter | None = None
-    ) -> None:
+    def __init__(self, store: Store, clock: Clock, *, ttl: float = 2.0) -> None:
         self._store = store
-        self._limiter = limiter
         self._clock = clock
         self._ttl = ttl
         self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
@@ -81,6 +77,4 @@ class Keys:
                 f"a {record.kind} key cannot be used here; this needs a {need} key",
                 field="authorization",
             )
-        if self._limiter is not None:
-            self._limiter.take(record.key_id)
         return record

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Request
 
-from onevoice.api.auth import token_of
+from onevoice.api.auth import requires, token_of
 from onevoice.api.responses import Json
 from onevoice.bootstrap import Onevoice
 
@@ -17,7 +17,7 @@ _ACTION = Body(
 
 
 def router(ov: Onevoice) -> APIRouter:
-    api = APIRouter(tags=["actions"])
+    api = APIRouter(tags=["actions"], dependencies=[requires(ov.keys, "admin")])
 
     @api.get("/v1/actions", summary="Every action of the catalog")
     def list_actions(request: Request) -> Json:

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from onevoice.api.auth import token_of
+from onevoice.api.auth import requires, token_of
 from onevoice.api.responses import Json
 from onevoice.bootstrap import Onevoice
 from onevoice.services.ports import KeyRecord
@@ -29,7 +29,7 @@ def key_json(record: KeyRecord) -> dict[str, Any]:
 
 
 def router(ov: Onevoice) -> APIRouter:
-    api = APIRouter(tags=["admin"])
+    api = APIRouter(tags=["admin"], dependencies=[requires(ov.keys, "admin")])
 
     @api.post("/v1/admin/keys", status_code=201, summary="Create a key; the secret is shown once")
     def create(request: Request, new: NewKey) -> Json:

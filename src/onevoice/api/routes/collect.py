@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from onevoice.api.auth import token_of
+from onevoice.api.auth import requires, token_of
 from onevoice.api.errors import ApiError, error_body
 from onevoice.api.responses import Json
 from onevoice.bootstrap import Onevoice
@@ -134,8 +134,15 @@ def _answer(result: CollectResult, *, single: bool) -> Json:
 
 
 def router(ov: Onevoice) -> APIRouter:
-    api = APIRouter(tags=["collect"])
+    api = APIRouter(tags=["collect"], dependencies=[requires(ov.keys, "write", header_only=True)])
     settings = ov.settings
+
+    def _key_first(request: Request, body: object) -> None:
+        """No key in the header nor the body: 401 before the body is judged."""
+        if not request.headers.get("authorization") and not (
+            isinstance(body, dict) and body.get("writeKey")
+        ):
+            ov.keys.check(None, "write")
 
     async def _collect(
         request: Request, calls: list[Any], *, single_type: str | None, write_key: object
@@ -160,6 +167,7 @@ def router(ov: Onevoice) -> APIRouter:
     def single(call_type: str) -> None:
         async def endpoint(request: Request) -> Json:
             body = await _read_json(request, settings.max_body_bytes)
+            _key_first(request, body)
             if not isinstance(body, dict):
                 raise InvalidEvent("the body must be a JSON object", field=None)
             body.setdefault("type", call_type)
@@ -196,6 +204,7 @@ def router(ov: Onevoice) -> APIRouter:
     )
     async def batch(request: Request) -> Json:
         body = await _read_json(request, settings.max_body_bytes)
+        _key_first(request, body)
         if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
             raise InvalidEvent("a batch is an object with a list under 'batch'", field="batch")
         calls: list[Any] = body["batch"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
@@ -36,17 +36,19 @@ class BudgetBody(BaseModel):
 
 
 def router(ov: Onevoice) -> APIRouter:
-    api = APIRouter(tags=["me"])
-
     def customer(request: Request, query_token: str | None = None) -> str:
         header = request.headers.get("authorization", "")
         scheme, _sep, value = header.partition(" ")
         token = value.strip() if scheme.lower() == "bearer" else query_token
         if header and scheme.lower() != "bearer":
             raise Unauthorized("send the customer token as Bearer", field="authorization")
-        reference = ov.me_tokens.check(token)
-        ov.limiter.take(f"me:{reference}")
-        return reference
+        return ov.me_tokens.check(token)
+
+    def token_first(request: Request) -> None:
+        """The customer token is checked before the body is validated."""
+        customer(request, request.query_params.get("token"))
+
+    api = APIRouter(tags=["me"], dependencies=[Depends(token_first)])
 
     @api.get(
         "/v1/me",

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from onevoice.api.auth import token_of
+from onevoice.api.auth import requires, token_of
 from onevoice.api.responses import Json
 from onevoice.bootstrap import Onevoice
 from onevoice.domain import identifiers as ids
@@ -28,7 +28,7 @@ class NewToken(BaseModel):
 
 
 def router(ov: Onevoice) -> APIRouter:
-    api = APIRouter(tags=["privacy"])
+    api = APIRouter(tags=["privacy"], dependencies=[requires(ov.keys, "server")])
 
     @api.delete(
         "/v1/profiles/{reference}",
@@ -55,7 +55,9 @@ def router(ov: Onevoice) -> APIRouter:
     def audit(
         request: Request,
         limit: int = Query(100, ge=1, le=1000),
-        before: int | None = Query(None, description="an audit_id: page back from it"),
+        before: int | None = Query(
+            None, ge=1, le=2**62, description="an audit_id: page back from it"
+        ),
     ) -> Json:
         ov.keys.check(token_of(request), "admin")
         entries = ov.audit.entries(limit, before)
