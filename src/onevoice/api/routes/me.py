@@ -36,17 +36,18 @@ class BudgetBody(BaseModel):
 
 
 def router(ov: Onevoice) -> APIRouter:
-    def customer(request: Request, query_token: str | None = None) -> str:
+    def customer(request: Request) -> str:
+        """The customer a request's token names (Bearer, or ``?token=`` for a link)."""
         header = request.headers.get("authorization", "")
         scheme, _sep, value = header.partition(" ")
-        token = value.strip() if scheme.lower() == "bearer" else query_token
         if header and scheme.lower() != "bearer":
             raise Unauthorized("send the customer token as Bearer", field="authorization")
+        token = value.strip() if header else request.query_params.get("token")
         return ov.me_tokens.check(token)
 
     def token_first(request: Request) -> None:
         """The customer token is checked before the body is validated."""
-        customer(request, request.query_params.get("token"))
+        customer(request)
 
     api = APIRouter(tags=["me"], dependencies=[Depends(token_first)])
 
@@ -63,7 +64,7 @@ def router(ov: Onevoice) -> APIRouter:
         ),
         token: str | None = Query(None, description="the customer token, if not sent as Bearer"),
     ) -> Any:
-        reference = customer(request, token)
+        reference = customer(request)
         if format == "json":
             data = await run_in_threadpool(ov.me.export, reference)
             return Json(
