@@ -252,6 +252,7 @@ def test_an_erased_person_is_nowhere_in_the_database_files(
         "rewards": 1,
         "removed_exactly": 1,
         "exact": True,
+        "retrained": False,
         "note": "1 rewards taken back exactly from the beta-bernoulli counts",
     }
     assert report["tombstones"] >= 3

@@ -212,6 +212,20 @@ class Decisions:
             self._store.save_learner(LEARNER_NAME, self._learner.to_state(), self._clock())
         return taken, taken == len(rewards)
 
+    def retrain(self) -> int:
+        """Rebuild the learner from the decision log alone, replaying each reward where
+        ``respond`` folded it in; return how many. After an erasure this is the model as if
+        the person had never been there. Decisions wait meanwhile."""
+        with self._lock:
+            learner = type(self._learner)(**self._learner.to_state()["settings"])
+            rewards = replay_rewards(self._store.response_log())
+            features = self._store.features_of({d for d, _a, _r in rewards})
+            for decision_id, action_id, reward in rewards:
+                learner.learn_one(action_id, features.get(decision_id, {}), reward)
+            self._learner = learner
+            self._store.save_learner(LEARNER_NAME, learner.to_state(), self._clock())
+        return len(rewards)
+
     # -- respond ---------------------------------------------------------------------------
     def respond(
         self, decision_id: str, action_id: str, outcome: str, value: object = None
@@ -369,3 +383,22 @@ def _candidate(c: Candidate) -> dict[str, Any]:
 def reference_subject(customer: str) -> str:
     """The decision subject of a customer not known yet: a hash of the reference asked."""
     return f"ref:{hashlib.sha256(customer.encode()).hexdigest()[:32]}"
+
+
+def replay_rewards(log: Sequence[tuple[str, str, str, datetime]]) -> list[tuple[str, str, float]]:
+    """(decision, action, reward) in the order ``respond`` learned them: at the first final
+    outcome of each shown action, from the outcomes recorded up to then."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    done: set[tuple[str, str]] = set()
+    rewards = []
+    for decision_id, action_id, outcome, _at in log:
+        key = (decision_id, action_id)
+        if key in done:
+            continue
+        seen.setdefault(key, []).append(outcome)
+        if outcome in FINAL_OUTCOMES:
+            done.add(key)
+            reward = decision_reward(seen.pop(key))
+            if reward is not None:
+                rewards.append((decision_id, action_id, reward))
+    return rewards

@@ -9,8 +9,8 @@ One erasure, in order:
    their identifiers are written, in one transaction; no event of theirs remains, so the
    identity graph cannot link them again from old events;
 3. learned state: their rewards are taken back out of count-based models exactly; a model
-   that keeps no per-person statistics says so in the report (a retrain from the decision
-   log, which no longer holds them, leaves them out);
+   that keeps no per-person statistics is retrained from the decision log, which no longer
+   holds them (the report says which was done);
 4. the raw files are scrubbed (SQLite: ``secure_delete`` + WAL truncation; PostgreSQL:
    VACUUM of the touched tables) and in-memory caches of identifiers are dropped;
 5. the action goes to the audit log, naming the person only by a keyed hash.
@@ -20,20 +20,18 @@ Only anonymous aggregates remain: learner posteriors, counts, the measure report
 
 from __future__ import annotations
 
-import itertools
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from onevoice.domain import identifiers as ids
-from onevoice.domain.conversation import FINAL_OUTCOMES
 from onevoice.domain.errors import InvalidInput, NotFound
 from onevoice.domain.events import format_time
-from onevoice.domain.learning.base import Features, decision_reward
+from onevoice.domain.learning.base import Features
 from onevoice.services.audit import Audit
 from onevoice.services.clock import Clock
-from onevoice.services.decisions import Decisions, reference_subject
-from onevoice.services.ports import ResponseRecord, Store
+from onevoice.services.decisions import Decisions, reference_subject, replay_rewards
+from onevoice.services.ports import Store
 from onevoice.services.profiles import Profiles
 from onevoice.services.tombstones import Tombstones
 
@@ -107,6 +105,7 @@ class Erasure:
                 rewards += found["rewards"]
         self._tombstones.changed()
         taken, exact = self._decisions.forget(rewards)
+        replayed = None if exact else self._decisions.retrain()
         caches = []
         for name, forget in self._forget_caches:
             forget()
@@ -127,7 +126,8 @@ class Erasure:
                 "rewards": len(rewards),
                 "removed_exactly": taken,
                 "exact": exact,
-                "note": _learning_note(learner, len(rewards), taken, exact),
+                "retrained": replayed is not None,
+                "note": _learning_note(learner, len(rewards), taken, exact, replayed or 0),
             },
             "caches_cleared": caches,
             "scrub": scrub,
@@ -142,6 +142,7 @@ class Erasure:
             removed=dict(removed),
             tombstones=len(tombstones),
             learned_exactly=exact,
+            retrained=replayed is not None,
         )
         return report
 
@@ -168,31 +169,20 @@ class Erasure:
 
     def _rewards(self, subjects: set[str]) -> list[tuple[str, Features, float]]:
         """The rewards this person gave the learner, as ``respond`` folded them in."""
-        decisions = {d.decision_id: d for d in self._store.decisions_of(subjects, _ALL)}
-        by_shown: defaultdict[tuple[str, str], list[ResponseRecord]] = defaultdict(list)
-        for response in self._store.responses_of(subjects):
-            by_shown[(response.decision_id, response.action_id)].append(response)
-        rewards = []
-        for (decision_id, action_id), responses in sorted(by_shown.items()):
-            decision = decisions.get(decision_id)
-            outcomes = [r.outcome for r in sorted(responses, key=lambda r: r.at)]
-            first_final = next((n for n, o in enumerate(outcomes) if o in FINAL_OUTCOMES), None)
-            if decision is None or first_final is None:
-                continue
-            reward = decision_reward(itertools.islice(outcomes, first_final + 1))
-            if reward is not None:
-                rewards.append((action_id, decision.body.get("features", {}), reward))
-        return rewards
+        responses = sorted(
+            self._store.responses_of(subjects), key=lambda r: (r.at, r.decision_id, r.action_id)
+        )
+        rewards = replay_rewards([(r.decision_id, r.action_id, r.outcome, r.at) for r in responses])
+        features = self._store.features_of({d for d, _a, _r in rewards})
+        return [(a, features.get(d, {}), r) for d, a, r in rewards]
 
 
-def _learning_note(learner: str, rewards: int, taken: int, exact: bool) -> str:
+def _learning_note(learner: str, rewards: int, taken: int, exact: bool, replayed: int) -> str:
     if rewards == 0:
         return "this person gave the learner no rewards"
     if exact:
         return f"{taken} rewards taken back exactly from the {learner} counts"
     return (
-        f"{learner} keeps no per-person statistics, so its posterior still holds {rewards} "
-        "rewards of this person; their decisions and responses are gone from the log, so "
-        "the next retrain from the log excludes them (no retrain is scheduled yet: run one "
-        "to complete the erasure of learned state)"
+        f"{learner} keeps no per-person statistics: it was retrained from the decision log, "
+        f"which no longer holds this person's {rewards} rewards ({replayed} rewards replayed)"
     )

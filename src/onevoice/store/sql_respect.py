@@ -225,6 +225,29 @@ class RespectSql:
                 for d, a, o, s, c, conv, v, at in cur.fetchall()
             ]
 
+    def response_log(self) -> list[tuple[str, str, str, datetime]]:
+        with self._read() as cur:
+            cur.execute(
+                "SELECT decision_id, action_id, outcome, at FROM responses "
+                "ORDER BY at, decision_id, action_id"
+            )
+            return [(d, a, o, parse_time(at, "at")) for d, a, o, at in cur.fetchall()]
+
+    def features_of(self, decision_ids: Collection[str]) -> dict[str, dict[str, float]]:
+        found: dict[str, dict[str, float]] = {}
+        with self._read() as cur:
+            for chunk in _chunks(sorted(decision_ids)):
+                cur.execute(
+                    self._q(
+                        "SELECT decision_id, body FROM decisions "
+                        f"WHERE decision_id IN ({self._marks(len(chunk))})"
+                    ),
+                    chunk,
+                )
+                for decision_id, body in cur.fetchall():
+                    found[decision_id] = orjson.loads(body).get("features", {})
+        return found
+
     # -- erasure -----------------------------------------------------------------------------
     def erase(
         self, ids: Collection[str], tombstones: Collection[str], at: datetime
