@@ -112,7 +112,7 @@ def bootstrap(
         lock=processor.lock,
     )
     try:
-        decisions, actions = _deciding(settings, store, profiles, clock, new_id)
+        decisions, actions = _deciding(settings, store, profiles, clock, new_id, secret)
     except BaseException:
         store.close()
         raise
@@ -143,7 +143,7 @@ def bootstrap(
         audit,
         tombstones,
         erasure,
-        Me(store, profiles, clock),
+        Me(store, profiles, decisions, clock),
         MeTokens(secret, clock, ttl=timedelta(minutes=settings.me_token_minutes)),
         limiter,
     )
@@ -155,6 +155,7 @@ def _deciding(
     profiles: Profiles,
     clock: Clock,
     new_id: Callable[[], str] | None,
+    secret: bytes = b"",
 ) -> tuple[Decisions, Actions]:
     """The catalog and the learner as stored (models survive a restart), wired to decide."""
     state = store.load_learner(LEARNER_NAME)
@@ -180,6 +181,7 @@ def _deciding(
         window=settings.conversation_window,
         rules=settings.profile_rules(),
         new_id=new_id or _random_id,
+        subject_key=hmac.new(secret, b"onevoice decision subjects", hashlib.sha256).digest(),
     )
     actions = Actions(store, engine, clock, on_change=decisions.use_catalog)
     decisions.use_catalog(actions.stored())

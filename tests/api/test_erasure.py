@@ -66,18 +66,20 @@ def _post(live: LiveServer, path: str, body: object, key: str) -> httpx.Response
     return httpx.post(f"{live.url}{path}", json=body, headers=headers, timeout=30)
 
 
-def _traces(email: str) -> list[bytes]:
-    """Every form of the email that must not survive: raw, hashed as the graph matches it,
-    as a tombstone would not be (keyed differently), and as the decision subject of a
-    reference asked before the person was known."""
+def _traces(ov: Onevoice, email: str) -> list[bytes]:
+    """Every form of the email that must not survive: raw, its local part, hashed as the
+    identity graph matches it, hashed as the decision subject of a reference asked before
+    the person was known, and (should anything have used them) unkeyed or full-length."""
     key = match_key(Identifier("email", email), SECRET.encode())
     digest = key.partition("#")[2]
+    subject = ov.decisions.reference_subject(f"email:{email}")
     unkeyed = hashlib.sha256(f"email:{email}".encode()).hexdigest()[:32]
     keyed = hmac.new(SECRET.encode(), f"email:{email}".encode(), hashlib.sha256).hexdigest()
     return [
         email.encode(),
         email.split("@")[0].encode(),
         digest.encode(),
+        subject.encode(),
         unkeyed.encode(),
         keyed.encode(),
     ]
@@ -234,6 +236,15 @@ def test_an_erased_person_is_nowhere_in_the_database_files(
     assert export.status_code == 200 and email in export.text  # the export held it before
     assert "attachment" in export.headers["content-disposition"]
     arms_before = ov.decisions.learner.to_state()["arms"]["savings-offer|all"]
+    traces = _traces(ov, email)
+    # the search below can fail: before erasure the traces are there
+    subject = traces[3].decode()
+    assert ov.store.decisions_of({subject}, 10), "a decision asked by email before known"
+    if ov.store.backend == "sqlite":
+        raw = _sqlite_bytes(database_url)
+        assert email.encode() in raw and traces[2] in raw
+    else:
+        assert _postgres_rows_with(database_url, email.encode()) != []
 
     erased = httpx.delete(
         f"{live.url}/v1/profiles/email:{email}",
@@ -280,7 +291,6 @@ def test_an_erased_person_is_nowhere_in_the_database_files(
     ).json()
     assert audit["entries"][0]["action"] == "profile.erase"
 
-    traces = _traces(email)
     if ov.store.backend == "sqlite":
         raw = _sqlite_bytes(database_url)
         assert raw, "the database file is there"

@@ -10,7 +10,9 @@ state is saved in the store so it survives a restart.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from onevoice.domain import consent as consent_ledger
+from onevoice.domain import identifiers as ids
 from onevoice.domain import profiles as profile_rules
 from onevoice.domain.actions import EMPTY_CATALOG, TREATMENT_FIELDS, Catalog
 from onevoice.domain.conversation import DEFAULT_WINDOW, FINAL_OUTCOMES, Conversation
@@ -30,7 +33,7 @@ from onevoice.domain.decide import (
     Decision,
     decide,
 )
-from onevoice.domain.errors import InvalidInput, NotFound
+from onevoice.domain.errors import InvalidIdentifier, InvalidInput, NotFound
 from onevoice.domain.events import format_time
 from onevoice.domain.learning.base import Features, Learner, Unlearner, decision_reward
 from onevoice.domain.policy import DEFAULT_POLICY, OUTCOMES, Consent, ContactHistory, Policy
@@ -85,6 +88,7 @@ class Decisions:
         window: timedelta = DEFAULT_WINDOW,
         rules: ProfileRules = ProfileRules(),
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        subject_key: bytes = b"",
     ) -> None:
         self._store = store
         self._profiles = profiles
@@ -96,6 +100,7 @@ class Decisions:
         self._window = window
         self._rules = rules
         self._new_id = new_id
+        self._subject_key = subject_key
         self._lock = threading.Lock()
 
     @property
@@ -125,7 +130,7 @@ class Decisions:
         policy = self._policy
         if stored is None:
             subject, state, id_types = (
-                reference_subject(customer),
+                self.reference_subject(customer),
                 ProfileState(),
                 [customer.split(":")[0]],
             )
@@ -191,6 +196,14 @@ class Decisions:
             )
         self._store.add_decision(_record(decision, subject, context, k, features))
         return Decided(decision, subject, customer)
+
+    def reference_subject(self, customer: str) -> str:
+        """The decision subject of a customer not known yet: a keyed hash of the normalised
+        reference asked (so the log holds no email, and erasure finds it again)."""
+        with contextlib.suppress(InvalidIdentifier):
+            customer = str(ids.parse(customer))
+        digest = hmac.new(self._subject_key, customer.encode(), hashlib.sha256).hexdigest()
+        return f"ref:{digest[:32]}"
 
     def _profile(self, customer: str) -> StoredProfile | None:
         try:
@@ -378,11 +391,6 @@ def _candidate(c: Candidate) -> dict[str, Any]:
         "chosen_probability": c.chosen_probability,
         "control": c.control,
     }
-
-
-def reference_subject(customer: str) -> str:
-    """The decision subject of a customer not known yet: a hash of the reference asked."""
-    return f"ref:{hashlib.sha256(customer.encode()).hexdigest()[:32]}"
 
 
 def replay_rewards(log: Sequence[tuple[str, str, str, datetime]]) -> list[tuple[str, str, float]]:

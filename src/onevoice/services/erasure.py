@@ -30,7 +30,7 @@ from onevoice.domain.events import format_time
 from onevoice.domain.learning.base import Features
 from onevoice.services.audit import Audit
 from onevoice.services.clock import Clock
-from onevoice.services.decisions import Decisions, reference_subject, replay_rewards
+from onevoice.services.decisions import Decisions, replay_rewards
 from onevoice.services.ports import Store
 from onevoice.services.profiles import Profiles
 from onevoice.services.tombstones import Tombstones
@@ -155,7 +155,7 @@ class Erasure:
         tombstones = {self._tombstones.of_key(n.key) for n in nodes}
         tombstones |= {self._tombstones.of(i) for i in identifiers}
         # decisions asked before the person was known carry a hash of the reference asked
-        subjects = profile_ids | {reference_subject(str(i)) for i in identifiers}
+        subjects = profile_ids | {self._decisions.reference_subject(str(i)) for i in identifiers}
         rewards = self._rewards(subjects)
         removed = self._store.erase(subjects, tombstones, self._clock())
         types = Counter(n.type for n in nodes)

@@ -24,7 +24,7 @@ from onevoice.domain.errors import InvalidInput, Unauthorized
 from onevoice.domain.events import format_time
 from onevoice.domain.policy import PERIODS
 from onevoice.services.clock import Clock
-from onevoice.services.decisions import reference_subject
+from onevoice.services.decisions import Decisions
 from onevoice.services.ports import Budget, DecisionRecord, Store
 from onevoice.services.profiles import Profiles
 
@@ -81,8 +81,11 @@ class MeTokens:
 class Me:
     """What one customer may see and change about themselves."""
 
-    def __init__(self, store: Store, profiles: Profiles, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, profiles: Profiles, decisions: Decisions, clock: Clock
+    ) -> None:
         self._store = store
+        self._decisions = decisions
         self._profiles = profiles
         self._clock = clock
 
@@ -92,7 +95,9 @@ class Me:
         profile_id = profile["profile_id"]
         stored = self._profiles.get(reference)
         history = self._store.consent_of(profile_id)
-        subjects = {profile_id} | {reference_subject(str(i)) for i in stored.identifiers}
+        subjects = {profile_id} | {
+            self._decisions.reference_subject(str(i)) for i in stored.identifiers
+        }
         decisions = self._store.decisions_of(subjects, RECENT_DECISIONS)
         return {
             "profile": profile,
