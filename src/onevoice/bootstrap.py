@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache, partial
@@ -94,7 +94,8 @@ def bootstrap(
         batch_size=settings.process_batch_size,
     )
     background = BackgroundProcessor(processor)
-    tombstones = Tombstones(store, key_of, secret)
+    previous = [k.strip().encode() for k in settings.previous_secret_keys.split(",") if k.strip()]
+    tombstones = Tombstones(store, key_of, secret, previous=previous)
     collector = Collector(
         store,
         clock,
@@ -112,7 +113,7 @@ def bootstrap(
         lock=processor.lock,
     )
     try:
-        decisions, actions = _deciding(settings, store, profiles, clock, new_id, secret)
+        decisions, actions = _deciding(settings, store, profiles, clock, new_id, secret, previous)
     except BaseException:
         store.close()
         raise
@@ -156,6 +157,7 @@ def _deciding(
     clock: Clock,
     new_id: Callable[[], str] | None,
     secret: bytes = b"",
+    previous: Sequence[bytes] = (),
 ) -> tuple[Decisions, Actions]:
     """The catalog and the learner as stored (models survive a restart), wired to decide."""
     state = store.load_learner(LEARNER_NAME)
@@ -181,11 +183,16 @@ def _deciding(
         window=settings.conversation_window,
         rules=settings.profile_rules(),
         new_id=new_id or _random_id,
-        subject_key=hmac.new(secret, b"onevoice decision subjects", hashlib.sha256).digest(),
+        subject_key=_subject_key(secret),
+        previous_subject_keys=[_subject_key(k) for k in previous],
     )
     actions = Actions(store, engine, clock, on_change=decisions.use_catalog)
     decisions.use_catalog(actions.stored())
     return decisions, actions
+
+
+def _subject_key(secret: bytes) -> bytes:
+    return hmac.new(secret, b"onevoice decision subjects", hashlib.sha256).digest()
 
 
 def _random_id() -> str:

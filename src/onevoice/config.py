@@ -53,6 +53,7 @@ class Settings:
     rate_limit_burst: int = 4000
     max_traits: int = 200
     erase_scrub: str = "full"
+    previous_secret_keys: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -188,4 +189,6 @@ DOCS: dict[str, str] = {
     "FULL: no deleted bytes left in the files; locks each table meanwhile), `vacuum` runs a "
     "plain VACUUM, `off` leaves it to autovacuum. SQLite always zeroes deleted content and "
     "truncates its WAL",
+    "previous_secret_keys": "keys used before `onevoice privacy rotate-secret` (comma-separated): "
+    "tombstones and old decision subjects made with them still count",
 }

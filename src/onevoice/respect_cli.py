@@ -61,3 +61,29 @@ def audit(limit: int, database: str | None) -> None:
     with opened(database) as ov:
         for entry in ov.audit.entries(limit):
             click.echo(json.dumps(entry_json(entry), default=str))
+
+
+@privacy.command("rotate-secret")
+@click.option(
+    "--new-key",
+    required=True,
+    envvar="ONEVOICE_NEW_SECRET_KEY",
+    help="the new key (or ONEVOICE_NEW_SECRET_KEY); at least 16 characters",
+)
+@_DATABASE
+def rotate_secret(new_key: str, database: str | None) -> None:
+    """Re-hash every email and phone under a new ONEVOICE_SECRET_KEY (stop servers first)."""
+    from onevoice.cli import opened
+    from onevoice.services.rekey import rotate
+
+    with opened(database) as ov:
+        current = ov.settings.secret_key or ov.store.meta("secret_key", "")
+        done = rotate(
+            ov.store,
+            current.encode(),
+            new_key.encode(),
+            unique_types=ov.settings.identity_rules().unique_types,
+            key_in_database=not ov.settings.secret_key,
+        )
+        ov.audit.record("cli", "secret.rotate", "secret_key", **done)
+        click.echo(json.dumps(done, indent=2))

@@ -62,3 +62,50 @@ def test_a_customer_token_is_printed_alone(database_url: str) -> None:
     done = run("privacy", "token", "userId:u1", "--minutes", "5", "--database", database_url)
     assert done.exit_code == 0, done.output
     assert done.stdout.count(".") == 2  # a JWT: header.claims.signature
+
+
+def test_rotating_the_secret_keeps_matching_and_keeps_the_erased_out(tmp_path: Path) -> None:
+    database = str(tmp_path / "rotate.db")
+    history = tmp_path / "people.jsonl"
+    history.write_bytes(
+        b"\n".join(
+            orjson.dumps({"type": "identify", "userId": u, "traits": {"email": f"{u}@x.org"}})
+            for u in ("gone", "stays")
+        )
+    )
+    assert run("import", str(history), "--database", database).exit_code == 0
+    assert run("erase", "email:gone@x.org", "--database", database).exit_code == 0
+    new_key = "a-brand-new-secret-key"
+    done = CliRunner().invoke(
+        main,
+        ["privacy", "rotate-secret", "--database", database],
+        env={"ONEVOICE_SECRET_KEY": SECRET, "ONEVOICE_NEW_SECRET_KEY": new_key},
+    )
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["nodes_moved"] == 1  # stays@x.org (gone was erased)
+
+    refused = run("process", "--database", database)  # the old key no longer opens it
+    assert refused.exit_code == 2 and "ONEVOICE_SECRET_KEY" in refused.stderr
+    settings = Settings(database_url=database, secret_key=new_key, previous_secret_keys=SECRET)
+    ov = bootstrap(settings)
+    try:
+        assert ov.profiles.view("email:stays@x.org")["identifiers"]  # still found by email
+        ov.collector.collect(
+            [{"type": "identify", "anonymousId": "a9", "traits": {"email": "stays@x.org"}}]
+        )
+        ov.processor.run_until_idle()
+        assert ov.store.count_profiles() == 1  # matched by the re-hashed email: no new person
+        before = ov.store.count_events()
+        ov.collector.collect(
+            [
+                {
+                    "type": "track",
+                    "userId": "x",
+                    "event": "e",
+                    "context": {"traits": {"email": "gone@x.org"}},
+                }
+            ]
+        )
+        assert ov.store.count_events() == before  # the old tombstone still holds
+    finally:
+        ov.close()

@@ -89,6 +89,7 @@ class Decisions:
         rules: ProfileRules = ProfileRules(),
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         subject_key: bytes = b"",
+        previous_subject_keys: Sequence[bytes] = (),
     ) -> None:
         self._store = store
         self._profiles = profiles
@@ -101,6 +102,7 @@ class Decisions:
         self._rules = rules
         self._new_id = new_id
         self._subject_key = subject_key
+        self._previous_subject_keys = tuple(previous_subject_keys)
         self._lock = threading.Lock()
 
     @property
@@ -197,13 +199,19 @@ class Decisions:
         self._store.add_decision(_record(decision, subject, context, k, features))
         return Decided(decision, subject, customer)
 
-    def reference_subject(self, customer: str) -> str:
+    def reference_subject(self, customer: str, key: bytes | None = None) -> str:
         """The decision subject of a customer not known yet: a keyed hash of the normalised
         reference asked (so the log holds no email, and erasure finds it again)."""
         with contextlib.suppress(InvalidIdentifier):
             customer = str(ids.parse(customer))
-        digest = hmac.new(self._subject_key, customer.encode(), hashlib.sha256).hexdigest()
+        key = self._subject_key if key is None else key
+        digest = hmac.new(key, customer.encode(), hashlib.sha256).hexdigest()
         return f"ref:{digest[:32]}"
+
+    def reference_subjects(self, customer: str) -> set[str]:
+        """Its subject under the current key and every key used before a rotation."""
+        keys = (self._subject_key, *self._previous_subject_keys)
+        return {self.reference_subject(customer, key) for key in keys}
 
     def _profile(self, customer: str) -> StoredProfile | None:
         try:

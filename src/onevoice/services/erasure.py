@@ -155,7 +155,9 @@ class Erasure:
         tombstones = {self._tombstones.of_key(n.key) for n in nodes}
         tombstones |= {self._tombstones.of(i) for i in identifiers}
         # decisions asked before the person was known carry a hash of the reference asked
-        subjects = profile_ids | {self._decisions.reference_subject(str(i)) for i in identifiers}
+        subjects = profile_ids | {
+            s for i in identifiers for s in self._decisions.reference_subjects(str(i))
+        }
         rewards = self._rewards(subjects)
         removed = self._store.erase(subjects, tombstones, self._clock())
         types = Counter(n.type for n in nodes)

@@ -96,7 +96,7 @@ class Me:
         stored = self._profiles.get(reference)
         history = self._store.consent_of(profile_id)
         subjects = {profile_id} | {
-            self._decisions.reference_subject(str(i)) for i in stored.identifiers
+            s for i in stored.identifiers for s in self._decisions.reference_subjects(str(i))
         }
         decisions = self._store.decisions_of(subjects, RECENT_DECISIONS)
         return {

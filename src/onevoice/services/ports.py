@@ -183,6 +183,16 @@ class Store(Protocol):
         table that holds one, and record ``tombstones``, in one transaction; rows per table."""
         ...
 
+    def identifiers_page(self, after: str, limit: int) -> list[tuple[str, list[tuple[str, str]]]]:
+        """(profile id, raw identifiers) of up to ``limit`` people after ``after``, by id."""
+        ...
+
+    def rekey(
+        self, moves: Sequence[tuple[str, str]], meta: Sequence[tuple[str, str]], uniques: bool
+    ) -> int:
+        """Move identity nodes from old to new keys and set ``meta``, in one transaction."""
+        ...
+
     def scrub(self, thorough: bool = True) -> list[str]:
         """Make deleted rows unreadable in the raw files too (``thorough``: even where that
         means rewriting whole tables); say what was done."""

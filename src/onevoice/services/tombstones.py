@@ -15,11 +15,11 @@ import hashlib
 import hmac
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from onevoice.domain.consent import grants_consent
 from onevoice.domain.events import Event
-from onevoice.domain.identifiers import ANONYMOUS_ID, USER_ID, Identifier
+from onevoice.domain.identifiers import ANONYMOUS_ID, USER_ID, Identifier, match_key
 from onevoice.services.ports import Store
 
 
@@ -38,10 +38,12 @@ class Tombstones:
         secret: bytes,
         *,
         ttl: float = 2.0,
+        previous: Collection[bytes] = (),
     ) -> None:
         self._store = store
         self._key_of = key_of
         self._secret = secret
+        self._previous = tuple(previous)
         self._ttl = ttl
         self._any_until = 0.0
         self._any = True
@@ -78,7 +80,10 @@ class Tombstones:
                 Identifier(ANONYMOUS_ID, event.previous_id),
                 Identifier(USER_ID, event.previous_id),
             ]
-        return {self.of(i) for i in identifiers}
+        keys = {self.of(i) for i in identifiers}
+        for old in self._previous:  # tombstones made before the key was rotated
+            keys |= {tombstone_of(match_key(i, old), old) for i in identifiers}
+        return keys
 
     def admit(self, events: Sequence[Event]) -> list[Event]:
         """The events that may be stored; a consent-giving event lifts its tombstones."""

@@ -248,6 +248,43 @@ class RespectSql:
                     found[decision_id] = orjson.loads(body).get("features", {})
         return found
 
+    # -- key rotation ------------------------------------------------------------------------
+    def identifiers_page(self, after: str, limit: int) -> list[tuple[str, list[tuple[str, str]]]]:
+        with self._read() as cur:
+            cur.execute(
+                self._q(
+                    "SELECT profile_id, identifiers FROM profiles WHERE profile_id > ? "
+                    "ORDER BY profile_id LIMIT ?"
+                ),
+                (after, limit),
+            )
+            return [(p, [(t, v) for t, v in orjson.loads(i)]) for p, i in cur.fetchall()]
+
+    def rekey(
+        self, moves: Sequence[tuple[str, str]], meta: Sequence[tuple[str, str]], uniques: bool
+    ) -> int:
+        moved = 0
+        with self._write() as cur:
+            for old, new in moves:
+                cur.execute(self._q("UPDATE nodes SET key = ? WHERE key = ?"), (new, old))
+                moved += max(cur.rowcount, 0)
+                if uniques:  # personal types configured as unique: their keys sit in uniques
+                    cur.execute(
+                        self._q(
+                            "UPDATE profiles SET uniques = REPLACE(uniques, ?, ?) "
+                            "WHERE uniques LIKE ?"
+                        ),
+                        (old, new, f"%{old}%"),
+                    )
+            cur.executemany(
+                self._q(
+                    "INSERT INTO meta (name, value) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+                ),
+                list(meta),
+            )
+        return moved
+
     # -- erasure -----------------------------------------------------------------------------
     def erase(
         self, ids: Collection[str], tombstones: Collection[str], at: datetime
