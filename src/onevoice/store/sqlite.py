@@ -24,7 +24,9 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
         self.path = str(path)
-        self._synchronous = synchronous
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):  # goes into a PRAGMA
+            raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+        self._synchronous = synchronous.upper()
         self._lock = threading.RLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
