@@ -152,6 +152,9 @@ def test_the_readable_page_escapes_what_customers_sent(live: LiveServer) -> None
     assert page.headers["content-type"].startswith("text/html")
     assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text
     assert "What we know about you" in page.text
+    assert "script-src" not in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["referrer-policy"] == "no-referrer"
 
 
 def test_only_a_valid_customer_token_opens_me(live: LiveServer) -> None:

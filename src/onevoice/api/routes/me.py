@@ -20,6 +20,16 @@ from onevoice.bootstrap import Onevoice
 from onevoice.domain.errors import Unauthorized
 
 _SECURITY: dict[str, Any] = {"security": [{"customer": []}]}
+#: personal data: never cached, never leaking the token in a Referer, no scripts on the page
+_PRIVATE = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+_PAGE = _PRIVATE | {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "X-Frame-Options": "DENY",
+}
 
 
 class ConsentBody(BaseModel):
@@ -69,10 +79,11 @@ def router(ov: Onevoice) -> APIRouter:
             data = await run_in_threadpool(ov.me.export, reference)
             return Json(
                 data,
-                headers={"Content-Disposition": 'attachment; filename="onevoice-me.json"'},
+                headers=_PRIVATE
+                | {"Content-Disposition": 'attachment; filename="onevoice-me.json"'},
             )
         view = await run_in_threadpool(ov.me.view, reference)
-        return HTMLResponse(render(view))
+        return HTMLResponse(render(view), headers=_PAGE)
 
     @api.post("/v1/me/consent", summary="Grant or withdraw my consent", openapi_extra=_SECURITY)
     def consent(request: Request, body: ConsentBody) -> Json:
