@@ -131,11 +131,8 @@ class Decisions:
         stored = self._profile(customer)
         policy = self._policy
         if stored is None:
-            subject, state, id_types = (
-                self.reference_subject(customer),
-                ProfileState(),
-                [customer.split(":")[0]],
-            )
+            subject = self.reference_subject(customer)
+            state, id_types = ProfileState(), [customer.split(":")[0]]
             key = subject
             ledger: list[consent_ledger.ConsentChange] = []
         else:
