@@ -109,3 +109,24 @@ def test_every_route_lets_in_exactly_the_credentials_of_its_scope(live: LiveServ
             if let_in != (who in ALLOWED[scope]) or answer.status_code >= 500:
                 wrong.append(f"{method} {path} as {who}: {answer.status_code} {answer.text[:120]}")
     assert wrong == [], "\n".join(wrong)
+
+
+def test_keys_are_stored_only_as_hashes(live: LiveServer) -> None:
+    from onevoice.services.keys import hash_key
+
+    keys = (live.write_key, live.server_key, live.admin_key)
+    if live.ov.store.backend == "sqlite":
+        from pathlib import Path
+
+        path = live.ov.store.path  # type: ignore[attr-defined]
+        raw = b"".join(Path(p).read_bytes() for p in (path, path + "-wal") if Path(p).exists())
+        assert all(k.encode() not in raw for k in keys)
+        assert all(hash_key(k).encode() in raw for k in keys)
+    else:
+        import psycopg
+
+        with psycopg.connect(live.ov.store.url) as conn:  # type: ignore[attr-defined]
+            stored = conn.execute("SELECT key_hash FROM api_keys").fetchall()
+            text = str(conn.execute("SELECT api_keys::text FROM api_keys").fetchall())
+        assert {hash_key(k) for k in keys} <= {h for (h,) in stored}
+        assert all(k not in text for k in keys)
