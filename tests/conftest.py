@@ -33,6 +33,7 @@ TABLES = (
     *("events", "nodes", "profiles", "merges", "refusals", "api_keys", "cursors", "meta"),
     *("actions", "decisions", "responses", "learners"),
     *("intent_states", "intent_models"),
+    *("consent_ledger", "contact_budgets", "tombstones", "audit_log"),
 )
 
 

@@ -6,8 +6,9 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache, partial
 
 from onevoice.config import Settings
@@ -18,14 +19,19 @@ from onevoice.domain.learning.beta import BetaBernoulli
 from onevoice.domain.learning.logistic import BayesianLogistic
 from onevoice.expressions.cel import CelEngine
 from onevoice.services.actions import Actions
+from onevoice.services.audit import Audit
 from onevoice.services.clock import Clock, utc_now
 from onevoice.services.collect import Collector
 from onevoice.services.decisions import LEARNER_NAME, Decisions
+from onevoice.services.erasure import Erasure
 from onevoice.services.intents import Intents
 from onevoice.services.keys import Keys
+from onevoice.services.me import Me, MeTokens
 from onevoice.services.ports import Store
 from onevoice.services.processing import BackgroundProcessor, Processor
 from onevoice.services.profiles import Profiles
+from onevoice.services.ratelimit import RateLimiter
+from onevoice.services.tombstones import Tombstones
 from onevoice.store import open_store
 
 
@@ -43,6 +49,12 @@ class Onevoice:
     actions: Actions
     decisions: Decisions
     intents: Intents
+    audit: Audit
+    tombstones: Tombstones
+    erasure: Erasure
+    me: Me
+    me_tokens: MeTokens
+    limiter: RateLimiter
 
     def close(self) -> None:
         self.background.stop()
@@ -86,7 +98,15 @@ def bootstrap(
         intents=intents,
     )
     background = BackgroundProcessor(processor)
-    collector = Collector(store, clock, max_future=settings.max_future, on_append=background.notify)
+    previous = [k.strip().encode() for k in settings.previous_secret_keys.split(",") if k.strip()]
+    tombstones = Tombstones(store, key_of, secret, previous=previous)
+    collector = Collector(
+        store,
+        clock,
+        max_future=settings.max_future,
+        on_append=background.notify,
+        admit=tombstones.admit,
+    )
     profiles = Profiles(
         store,
         key_of,
@@ -99,10 +119,26 @@ def bootstrap(
         on_undo=intents.rebuild,
     )
     try:
-        decisions, actions = _deciding(settings, store, profiles, clock, new_id, intents)
+        decisions, actions = _deciding(
+            settings, store, profiles, clock, new_id, intents, secret, previous
+        )
     except BaseException:
         store.close()
         raise
+    audit = Audit(store, clock)
+    erasure = Erasure(
+        store,
+        profiles,
+        decisions,
+        tombstones,
+        audit,
+        clock,
+        lock=processor.lock,
+        process_pending=processor.run_until_idle,
+        scrub=settings.erase_scrub,
+        forget_caches=[("identifier hashes", key_of.cache_clear)],
+    )
+    limiter = RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     return Onevoice(
         settings,
         store,
@@ -114,6 +150,12 @@ def bootstrap(
         actions,
         decisions,
         intents,
+        audit,
+        tombstones,
+        erasure,
+        Me(store, profiles, decisions, clock),
+        MeTokens(secret, clock, ttl=timedelta(minutes=settings.me_token_minutes)),
+        limiter,
     )
 
 
@@ -124,6 +166,8 @@ def _deciding(
     clock: Clock,
     new_id: Callable[[], str] | None,
     intents: Intents | None = None,
+    secret: bytes = b"",
+    previous: Sequence[bytes] = (),
 ) -> tuple[Decisions, Actions]:
     """The catalog and the learner as stored (models survive a restart), wired to decide."""
     state = store.load_learner(LEARNER_NAME)
@@ -150,10 +194,16 @@ def _deciding(
         rules=settings.profile_rules(),
         new_id=new_id or _random_id,
         intents=intents,
+        subject_key=_subject_key(secret),
+        previous_subject_keys=[_subject_key(k) for k in previous],
     )
     actions = Actions(store, engine, clock, on_change=decisions.use_catalog)
     decisions.use_catalog(actions.stored())
     return decisions, actions
+
+
+def _subject_key(secret: bytes) -> bytes:
+    return hmac.new(secret, b"onevoice decision subjects", hashlib.sha256).digest()
 
 
 def _random_id() -> str:

@@ -18,6 +18,7 @@ from onevoice.importing_cli import import_command
 from onevoice.intent_cli import evaluate_group, intents, train
 from onevoice.journeys_cli import journeys
 from onevoice.measure_cli import lift_command, ope
+from onevoice.respect_cli import erase, privacy
 from onevoice.sim.cli import simulate
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -123,6 +124,7 @@ def keys_create(kind: str, name: str, database: str | None) -> None:
     """Print a new key, alone on stdout (it is not shown again)."""
     with opened(database) as ov:
         record, token = ov.keys.create(kind, name)
+        ov.audit.record("cli", "key.create", record.key_id, kind=record.kind, name=record.name)
         click.echo(token)
         click.echo(f"created {record.kind} key {record.key_id} for {record.name!r}", err=True)
 
@@ -144,6 +146,7 @@ def keys_revoke(key_id: str, database: str | None) -> None:
     """Revoke a key by its id; it stops working at once."""
     with opened(database) as ov:
         ov.keys.revoke(key_id)
+        ov.audit.record("cli", "key.revoke", key_id)
         click.echo(f"revoked {key_id}", err=True)
 
 
@@ -234,6 +237,8 @@ main.add_command(journeys)
 main.add_command(intents)
 main.add_command(train)
 main.add_command(evaluate_group)
+main.add_command(erase)
+main.add_command(privacy)
 
 if __name__ == "__main__":
     main()

@@ -54,6 +54,12 @@ class Settings:
     journey_repeat_days: float = 7.0
     journey_long_wait_hours: float = 8.0
     intent_model_poll_seconds: float = 5.0
+    me_token_minutes: float = 15.0
+    rate_limit_per_second: float = 2000.0
+    rate_limit_burst: int = 4000
+    max_traits: int = 200
+    erase_scrub: str = "full"
+    previous_secret_keys: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -187,4 +193,15 @@ DOCS: dict[str, str] = {
     "journey_long_wait_hours": "a wait between two steps of a journey longer than this is friction",
     "intent_model_poll_seconds": "how often a running process checks for a newer intent "
     "model version (`onevoice train intents`) and swaps to it",
+    "me_token_minutes": "how long a customer token for `/v1/me` lives (at most a day)",
+    "rate_limit_per_second": "requests a second each API key (and each customer token) may "
+    "make on average, per API process; 0 turns the limit off",
+    "rate_limit_burst": "requests a key may make at once before the rate applies",
+    "max_traits": "most traits (including `context.traits`) one event may carry",
+    "erase_scrub": "after an erasure: `full` rewrites the touched PostgreSQL tables (VACUUM "
+    "FULL: no deleted bytes left in the files; locks each table meanwhile), `vacuum` runs a "
+    "plain VACUUM, `off` leaves it to autovacuum. SQLite always zeroes deleted content and "
+    "truncates its WAL",
+    "previous_secret_keys": "keys used before `onevoice privacy rotate-secret` (comma-separated): "
+    "tombstones and old decision subjects made with them still count",
 }

@@ -14,8 +14,9 @@ from fastapi.openapi.utils import get_openapi
 
 from onevoice import __version__
 from onevoice.api import errors
+from onevoice.api.limits import RateLimits
 from onevoice.api.responses import Json
-from onevoice.api.routes import actions, admin, collect, decide, intents, profiles
+from onevoice.api.routes import actions, admin, collect, decide, intents, me, privacy, profiles
 from onevoice.api.routes import journeys as journey_routes
 from onevoice.bootstrap import Onevoice
 
@@ -29,6 +30,9 @@ and keeps one live profile.
 * **Decide** — `POST /v1/decide` and `POST /v1/responses` with a server key.
 * **Actions** — the catalog, `GET/PUT /v1/actions/{id}` with an admin key.
 * **Admin** — keys per source, with an admin key.
+* **Privacy** — `DELETE /v1/profiles/{type}:{value}` erases a person (admin key) and returns
+  the erasure report; `GET /v1/audit` (admin); `POST /v1/me/tokens` mints a customer token
+  (server key) for `GET /v1/me`, `POST /v1/me/consent` and `POST /v1/me/budget`.
 
 Every error is `{"error": {"code", "message", "field"}}`.
 """
@@ -74,6 +78,7 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
         default_response_class=Json,
     )
     errors.install(app)
+    app.add_middleware(RateLimits, limiter=ov.limiter)
     app.include_router(collect.router(ov))
     app.include_router(profiles.router(ov))
     app.include_router(admin.router(ov))
@@ -81,6 +86,8 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     app.include_router(actions.router(ov))
     app.include_router(journey_routes.router(ov))
     app.include_router(intents.router(ov))
+    app.include_router(privacy.router(ov))
+    app.include_router(me.router(ov))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -100,6 +107,11 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "a server or admin key",
+                },
+                "customer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a customer token minted by POST /v1/me/tokens (for /v1/me)",
                 },
             }
             app.openapi_schema = schema

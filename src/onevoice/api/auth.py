@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
+from fastapi import Depends
 from starlette.requests import Request
 
 from onevoice.domain.errors import Unauthorized
+from onevoice.services.keys import Keys
 
 
 def token_of(request: Request, body_write_key: object = None) -> str | None:
@@ -30,3 +33,19 @@ def token_of(request: Request, body_write_key: object = None) -> str | None:
     if isinstance(body_write_key, str) and body_write_key:
         return body_write_key
     return None
+
+
+def requires(keys: Keys, need: str, *, header_only: bool = False) -> Any:
+    """A router dependency that checks the key before the body is read or validated, so a
+    caller without the right key learns nothing, not even what the body should be.
+
+    ``header_only``: check only when an Authorization header is sent (collect also takes
+    Segment's ``writeKey`` in the body; the endpoint checks that one itself).
+    """
+
+    def check(request: Request) -> None:
+        if header_only and not request.headers.get("authorization"):
+            return
+        keys.check(token_of(request), need)
+
+    return Depends(check)

@@ -17,6 +17,7 @@ from onevoice.domain.errors import (
     InvalidInput,
     NotFound,
     OnevoiceError,
+    RateLimited,
     Unauthorized,
 )
 
@@ -28,6 +29,7 @@ STATUS: dict[type[OnevoiceError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    RateLimited: 429,
 }
 
 
@@ -59,6 +61,8 @@ def install(app: FastAPI) -> None:
     async def onevoice_error(_request: Request, exc: Exception) -> Json:
         assert isinstance(exc, OnevoiceError)
         headers = {"WWW-Authenticate": "Basic, Bearer"} if isinstance(exc, Unauthorized) else None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(max(1, round(exc.retry_after + 0.5)))}
         return Json(error_body(exc.code, exc.message, exc.field), status_of(exc), headers=headers)
 
     async def validation_error(request: Request, exc: Exception) -> Json:

@@ -25,7 +25,9 @@ under this policy (``Decision.propensity``, for off-policy evaluation) is::
 where ``P_TS`` — the chance that ``a`` ranks first under Thompson sampling — is estimated by
 Monte Carlo over ``propensity_draws`` posterior draws, seeded from the decision id, so
 the same decision always gets the same answer. Randomness comes only from that seed.
-For ``k > 1`` the propensity is that of the first slot.
+For ``k > 1`` the propensity is that of the first slot shown; when the control withheld
+the actions ranked above it, the path "those were picked and withheld" is added, taking
+this decision's order of the rest as given (exact when the ranking did not explore).
 """
 
 from __future__ import annotations
@@ -274,7 +276,11 @@ def decide(
     if chosen:
         first = next(n for n in picked if n not in withheld)
         keep = 1.0 - control_share if eligible[first].purpose == MARKETING else 1.0
-        propensity = selected.get(first, 0.0) * keep
+        propensity = selected.get(first, 0.0)
+        ahead = picked.index(first)
+        if ahead:  # the actions ranked above it were withheld by the control: that path too
+            propensity += selected.get(picked[0], 0.0) * control_share**ahead
+        propensity *= keep
         reasons: tuple[str, ...] = (*request.signals, *chosen[0].reasons)
     else:
         marketing = sum(

@@ -61,3 +61,13 @@ class InvalidInput(OnevoiceError):
     """Any other bad input: a file, an option, a body."""
 
     code = "invalid_input"
+
+
+class RateLimited(OnevoiceError):
+    """Too many requests with one key; ``retry_after`` says when to try again (seconds)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

@@ -330,7 +330,13 @@ def _event_time(raw: Mapping[str, Any], received_at: datetime) -> datetime:
         sent_at = parse_time(raw["sentAt"], "sentAt")
         skew = received_at - sent_at
         if abs(skew) > timedelta(seconds=1):
-            return timestamp + skew
+            try:
+                return timestamp + skew
+            except OverflowError:  # found by fuzzing: year 1470 with a sentAt in 3495
+                raise InvalidEvent(
+                    "timestamp corrected by the sentAt clock skew falls outside years 1-9999",
+                    field="sentAt",
+                ) from None
     return timestamp
 
 

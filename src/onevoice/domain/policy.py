@@ -151,6 +151,9 @@ class Policy:
     default_fatigue_points: float = 1.0
     fatigue_half_life: timedelta = timedelta(days=7)
     fatigue_budget: float = 8.0
+    #: The customer's own budget (``POST /v1/me/budget``), shaped like ``caps``: a hard cap
+    #: checked before the brand's caps.
+    own_caps: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def points(self, channel: str) -> float:
         return self.fatigue_points.get(channel, self.default_fatigue_points)
@@ -376,6 +379,17 @@ def check_caps(
     """Marketing frequency caps per channel and overall, in rolling windows."""
     if purpose != MARKETING:
         return Verdict(True, "frequency_cap")
+    for scope in (channel, ALL_CHANNELS):
+        for period, limit in policy.own_caps.get(scope, {}).items():
+            count = count_contacts(history, scope, now - PERIODS[period])
+            if count >= limit:
+                where = "all channels" if scope == ALL_CHANNELS else scope
+                return Verdict(
+                    False,
+                    "own_budget",
+                    f"the customer's own budget: at most {plural(limit, 'marketing message')} "
+                    f"a {period} on {where} ({count} already)",
+                )
     for scope in (channel, ALL_CHANNELS):
         for period, limit in policy.caps.get(scope, {}).items():
             count = count_contacts(history, scope, now - PERIODS[period])

@@ -44,8 +44,10 @@ class Collector:
         *,
         max_future: timedelta = timedelta(hours=24),
         on_append: Callable[[], None] = lambda: None,
+        admit: Callable[[Sequence[Event]], list[Event]] = list,
     ) -> None:
         self._store = store
+        self._admit = admit
         self._clock = clock
         self._max_future = max_future
         self._on_append = on_append
@@ -74,10 +76,14 @@ class Collector:
         return events, rejected
 
     def store(self, events: Sequence[Event]) -> tuple[int, int]:
-        """Append parsed events; return (new, duplicates). Durable when this returns."""
+        """Append parsed events; return (new, duplicates). Durable when this returns.
+
+        Events of an erased person (see :mod:`onevoice.services.tombstones`) are not stored
+        and count among the duplicates: known, and deliberately not kept again.
+        """
         if not events:
             return 0, 0
-        unique = list({e.message_id: e for e in events}.values())
+        unique = list({e.message_id: e for e in self._admit(events)}.values())
         inserted = self._group.append(unique)
         if inserted:
             self._on_append()

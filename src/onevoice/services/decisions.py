@@ -10,14 +10,18 @@ state is saved in the store so it survives a restart.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import threading
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from onevoice.domain import consent as consent_ledger
+from onevoice.domain import identifiers as ids
 from onevoice.domain import profiles as profile_rules
 from onevoice.domain.actions import EMPTY_CATALOG, TREATMENT_FIELDS, Catalog
 from onevoice.domain.conversation import DEFAULT_WINDOW, FINAL_OUTCOMES, Conversation
@@ -29,9 +33,9 @@ from onevoice.domain.decide import (
     Decision,
     decide,
 )
-from onevoice.domain.errors import InvalidInput, NotFound
+from onevoice.domain.errors import InvalidIdentifier, InvalidInput, NotFound
 from onevoice.domain.events import format_time
-from onevoice.domain.learning.base import Features, Learner, decision_reward
+from onevoice.domain.learning.base import Features, Learner, Unlearner, decision_reward
 from onevoice.domain.learning.features import decision_features
 from onevoice.domain.policy import DEFAULT_POLICY, OUTCOMES, Consent, ContactHistory, Policy
 from onevoice.domain.profiles import ProfileRules, ProfileState
@@ -92,6 +96,8 @@ class Decisions:
         rules: ProfileRules = ProfileRules(),
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         intents: Intents | None = None,
+        subject_key: bytes = b"",
+        previous_subject_keys: Sequence[bytes] = (),
     ) -> None:
         self._store = store
         self._profiles = profiles
@@ -104,6 +110,8 @@ class Decisions:
         self._rules = rules
         self._new_id = new_id
         self._intents = intents
+        self._subject_key = subject_key
+        self._previous_subject_keys = tuple(previous_subject_keys)
         self._lock = threading.Lock()
         # decisions asked for at once share one durable commit of the log
         self._log: GroupCommit[DecisionRecord] = GroupCommit(store.add_decision_groups)
@@ -132,14 +140,24 @@ class Decisions:
         context = _check_request(customer, channel, context, k)
         now = self._clock()
         stored = self._profile(customer)
+        policy = self._policy
         if stored is None:
-            digest = hashlib.sha256(customer.encode()).hexdigest()[:32]
-            subject, state, id_types = f"ref:{digest}", ProfileState(), [customer.split(":")[0]]
+            subject = self.reference_subject(customer)
+            state, id_types = ProfileState(), [customer.split(":")[0]]
             key = subject
+            ledger: list[consent_ledger.ConsentChange] = []
         else:
             subject = stored.profile_id
             state, id_types = stored.state, [i.type for i in stored.identifiers]
             key = _holdout_key(stored)
+            # consent and the customer's own budget as stored now: every replica reads them
+            ledger = self._store.consent_of(subject)
+            budgets = self._store.budgets_of(subject)
+            if budgets:
+                own: dict[str, dict[str, int]] = {}
+                for b in budgets:
+                    own.setdefault(b.channel, {})[b.period] = b.max_contacts
+                policy = replace(policy, own_caps=own)
         traits = {name: trait.value for name, trait in state.traits.items()}
         lifecycle = profile_rules.lifecycle_stage(state, id_types, now, self._rules)
         log = self._store.contact_log(
@@ -167,7 +185,9 @@ class Decisions:
             k=k,
             inbound=inbound if isinstance(inbound, bool) else channel in INBOUND_CHANNELS,
             timezone=_text(traits.get("timezone")),
-            consent=Consent.from_traits(traits),
+            consent=consent_ledger.in_force(traits, ledger)
+            if ledger
+            else Consent.from_traits(traits),
             history=ContactHistory(log.contacts, log.responses),
             activation={
                 "profile": _profile_view(state, traits, lifecycle, id_types, now),
@@ -183,18 +203,60 @@ class Decisions:
                 self._catalog,
                 request,
                 self._learner,
-                policy=self._policy,
+                policy=policy,
                 settings=self._arbitration,
                 conversation=conversation,
             )
         self._log.append([_record(decision, subject, context, k, features)])
         return Decided(decision, subject, customer)
 
+    def reference_subject(self, customer: str, key: bytes | None = None) -> str:
+        """The decision subject of a customer not known yet: a keyed hash of the normalised
+        reference asked (so the log holds no email, and erasure finds it again)."""
+        with contextlib.suppress(InvalidIdentifier):
+            customer = str(ids.parse(customer))
+        key = self._subject_key if key is None else key
+        digest = hmac.new(key, customer.encode(), hashlib.sha256).hexdigest()
+        return f"ref:{digest[:32]}"
+
+    def reference_subjects(self, customer: str) -> set[str]:
+        """Its subject under the current key and every key used before a rotation."""
+        keys = (self._subject_key, *self._previous_subject_keys)
+        return {self.reference_subject(customer, key) for key in keys}
+
     def _profile(self, customer: str) -> StoredProfile | None:
         try:
             return self._profiles.get(customer)
         except NotFound:
             return None
+
+    def forget(self, rewards: Sequence[tuple[str, Features, float]]) -> tuple[int, bool]:
+        """Take rewards back out of the learner (erasure): (how many, exactly or not).
+
+        Count-based learners take each back exactly; others cannot, and say so.
+        """
+        if not rewards:
+            return 0, True
+        with self._lock:
+            if not isinstance(self._learner, Unlearner):
+                return 0, False
+            taken = sum(1 for a, x, r in rewards if self._learner.unlearn_one(a, x, r))
+            self._store.save_learner(LEARNER_NAME, self._learner.to_state(), self._clock())
+        return taken, taken == len(rewards)
+
+    def retrain(self) -> int:
+        """Rebuild the learner from the decision log alone, replaying each reward where
+        ``respond`` folded it in; return how many. After an erasure this is the model as if
+        the person had never been there. Decisions wait meanwhile."""
+        with self._lock:
+            learner = type(self._learner)(**self._learner.to_state()["settings"])
+            rewards = replay_rewards(self._store.response_log())
+            features = self._store.features_of({d for d, _a, _r in rewards})
+            for decision_id, action_id, reward in rewards:
+                learner.learn_one(action_id, features.get(decision_id, {}), reward)
+            self._learner = learner
+            self._store.save_learner(LEARNER_NAME, learner.to_state(), self._clock())
+        return len(rewards)
 
     # -- respond ---------------------------------------------------------------------------
     def respond(
@@ -414,3 +476,22 @@ def _candidate(c: Candidate) -> dict[str, Any]:
         "chosen_probability": c.chosen_probability,
         "control": c.control,
     }
+
+
+def replay_rewards(log: Sequence[tuple[str, str, str, datetime]]) -> list[tuple[str, str, float]]:
+    """(decision, action, reward) in the order ``respond`` learned them: at the first final
+    outcome of each shown action, from the outcomes recorded up to then."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    done: set[tuple[str, str]] = set()
+    rewards = []
+    for decision_id, action_id, outcome, _at in log:
+        key = (decision_id, action_id)
+        if key in done:
+            continue
+        seen.setdefault(key, []).append(outcome)
+        if outcome in FINAL_OUTCOMES:
+            done.add(key)
+            reward = decision_reward(seen.pop(key))
+            if reward is not None:
+                rewards.append((decision_id, action_id, reward))
+    return rewards

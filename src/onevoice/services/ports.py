@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from onevoice.domain.consent import ConsentChange
 from onevoice.domain.events import Event
 from onevoice.domain.identifiers import Identifier
 from onevoice.domain.identity import Merge, Node, PersonIdentity, Refusal
@@ -62,6 +63,7 @@ class ProcessedBatch:
     assignments: list[tuple[int, str]] = field(default_factory=list)
     at: datetime | None = None
     intents: dict[str, StoredIntents] = field(default_factory=dict)
+    consents: list[tuple[str, ConsentChange]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -202,6 +204,54 @@ class Store(Protocol):
         """Every person's processed events in time order, one person at a time."""
         ...
 
+    # respect: the consent ledger, own budgets, tombstones, the audit log, erasure
+    def consent_of(self, profile_id: str) -> list[ConsentChange]:
+        """Every consent change of a person, oldest first."""
+        ...
+
+    def add_consent(self, profile_id: str, changes: Sequence[ConsentChange]) -> None: ...
+    def set_budget(self, profile_id: str, budget: Budget) -> None: ...
+    def budgets_of(self, profile_id: str) -> list[Budget]: ...
+    def tombstoned(self, keys: Collection[str]) -> set[str]:
+        """Which of ``keys`` (tombstone hashes) belong to erased people."""
+        ...
+
+    def has_tombstones(self) -> bool: ...
+    def lift_tombstones(self, keys: Collection[str]) -> int: ...
+    def add_audit(self, entry: AuditEntry) -> None: ...
+    def audit_log(self, limit: int, before: int | None) -> list[AuditEntry]: ...
+    def decisions_of(self, subjects: Collection[str], limit: int) -> list[DecisionRecord]:
+        """The latest decisions about ``subjects``, newest first."""
+        ...
+
+    def responses_of(self, subjects: Collection[str]) -> list[ResponseRecord]: ...
+    def response_log(self) -> list[tuple[str, str, str, datetime]]:
+        """Every response (decision, action, outcome, at) in the order they were recorded."""
+        ...
+
+    def features_of(self, decision_ids: Collection[str]) -> dict[str, dict[str, float]]: ...
+    def erase(
+        self, ids: Collection[str], tombstones: Collection[str], at: datetime
+    ) -> dict[str, int]:
+        """Delete every row tied to ``ids`` (profile ids and decision subjects) in every
+        table that holds one, and record ``tombstones``, in one transaction; rows per table."""
+        ...
+
+    def identifiers_page(self, after: str, limit: int) -> list[tuple[str, list[tuple[str, str]]]]:
+        """(profile id, raw identifiers) of up to ``limit`` people after ``after``, by id."""
+        ...
+
+    def rekey(
+        self, moves: Sequence[tuple[str, str]], meta: Sequence[tuple[str, str]], uniques: bool
+    ) -> int:
+        """Move identity nodes from old to new keys and set ``meta``, in one transaction."""
+        ...
+
+    def scrub(self, thorough: bool = True) -> list[str]:
+        """Make deleted rows unreadable in the raw files too (``thorough``: even where that
+        means rewriting whole tables); say what was done."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
@@ -263,3 +313,27 @@ class IntentModelRecord:
     body: dict[str, Any]
     metrics: dict[str, Any]
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """The customer's own cap: at most ``max_contacts`` marketing contacts per ``period``
+    (day, week, month) on ``channel`` (``*``: all channels together)."""
+
+    channel: str
+    period: str
+    max_contacts: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One admin or erasure action: who (key id or ``cli``), what, on what (never raw
+    personal data: an erased person is named by a keyed hash)."""
+
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+    audit_id: int | None = None

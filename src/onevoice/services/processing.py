@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from onevoice.domain import profiles
+from onevoice.domain.consent import changes_of
 from onevoice.domain.events import Event
 from onevoice.domain.identifiers import ANONYMOUS_ID, USER_ID, Identifier, priority
 from onevoice.domain.identity import ALIAS, SAME_EVENT, IdentityGraph, IdentityRules
@@ -127,6 +128,7 @@ class Processor:
             refusals=changes.refusals,
             assignments=[(seq, pid) for seq, _e, pid in final],
             at=self._clock(),
+            consents=[(pid, c) for _seq, event, pid in final for c in changes_of(event)],
         )
         if self._intents is not None:  # each person's intents, in the same transaction
             batch.intents = self._intents.fold(touched, graph.current, events_of)

@@ -134,6 +134,8 @@ class Profiles:
 
     def _undo(self, merge_id: int) -> tuple[str, str]:
         self._sync()
+        if not 0 < merge_id < 2**63:  # beyond a 64-bit id: no such merge (found by fuzzing)
+            raise NotFound(f"no merge {merge_id}", field="merge_id")
         record = self._store.get_merge(merge_id)
         if record is None:
             raise NotFound(f"no merge {merge_id}", field="merge_id")

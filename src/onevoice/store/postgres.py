@@ -51,5 +51,24 @@ class PostgresStore(SqlStore):
         with self._pool.connection() as conn, conn.cursor() as cur:
             yield cur
 
+    def scrub(self, thorough: bool = True) -> list[str]:
+        """VACUUM the tables erasure touched, so deleted row versions do not linger until
+        autovacuum comes by. A plain VACUUM makes them unreachable but leaves their bytes in
+        the pages' free space until overwritten; ``thorough`` (VACUUM FULL) rewrites each
+        table and its indexes into new files, holding an exclusive lock on it meanwhile."""
+        from onevoice.store.sql_respect import person_tables
+
+        done = []
+        with self._pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                for table in person_tables():
+                    how = "FULL, ANALYZE" if thorough else "ANALYZE"
+                    conn.execute(f"VACUUM ({how}) {table}".encode())
+                    done.append(f"VACUUM {'FULL ' if thorough else ''}{table}")
+            finally:
+                conn.autocommit = False
+        return done
+
     def close(self) -> None:
         self._pool.close()

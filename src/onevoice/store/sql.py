@@ -29,6 +29,7 @@ from onevoice.services.ports import (
 from onevoice.store.sql_decisions import DecisionsSql
 from onevoice.store.sql_intents import IntentsSql
 from onevoice.store.sql_journeys import JourneysSql
+from onevoice.store.sql_respect import RespectSql
 
 _CHUNK = 500
 
@@ -57,7 +58,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-class SqlStore(DecisionsSql, JourneysSql, IntentsSql):
+class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql):
     """The shared implementation of the ``Store`` port."""
 
     backend = "sql"
@@ -219,6 +220,22 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql):
                     self._q("UPDATE events SET profile_id = ? WHERE profile_id = ?"), moves
                 )
                 cur.executemany(
+                    self._q("UPDATE consent_ledger SET profile_id = ? WHERE profile_id = ?"), moves
+                )
+                # the loser's own budget moves only where the winner has none for that cap
+                cur.executemany(
+                    self._q(
+                        "UPDATE contact_budgets SET profile_id = ? WHERE profile_id = ? AND NOT "
+                        "EXISTS (SELECT 1 FROM contact_budgets b WHERE b.profile_id = ? AND "
+                        "b.channel = contact_budgets.channel AND b.period = contact_budgets.period)"
+                    ),
+                    [(w, lo, w) for w, lo in moves],
+                )
+                cur.executemany(
+                    self._q("DELETE FROM contact_budgets WHERE profile_id = ?"),
+                    [(lo,) for _w, lo in moves],
+                )
+                cur.executemany(
                     self._q("DELETE FROM profiles WHERE profile_id = ?"),
                     [(m.loser,) for m in batch.merges],
                 )
@@ -255,6 +272,8 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql):
                 )
             self._upsert_people(cur, batch.people, batch.states, at)
             self._write_intents(cur, batch)
+            if batch.consents:
+                self._insert_consent(cur, batch.consents)
             cur.execute(
                 self._q(
                     "INSERT INTO cursors (name, seq) VALUES (?, ?) "
@@ -441,6 +460,13 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql):
             )
             cur.executemany(
                 self._q("UPDATE events SET profile_id = ? WHERE seq = ?"),
+                [(pid, seq) for seq, pid in plan.event_moves],
+            )
+            cur.executemany(  # consent given in a moved event moves with it
+                self._q(
+                    "UPDATE consent_ledger SET profile_id = ? WHERE message_id = "
+                    "(SELECT message_id FROM events WHERE seq = ?)"
+                ),
                 [(pid, seq) for seq, pid in plan.event_moves],
             )
             self._upsert_people(cur, plan.people, plan.states, at)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +24,9 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
         self.path = str(path)
-        self._synchronous = synchronous
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):  # goes into a PRAGMA
+            raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+        self._synchronous = synchronous.upper()
         self._lock = threading.RLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -82,6 +85,19 @@ class SqliteStore(SqlStore):
             with self._lock:
                 self._readers.append(conn)
         yield conn.cursor()
+
+    def scrub(self, thorough: bool = True) -> list[str]:
+        """Deleted rows are already zeroed in their pages (``secure_delete``); copy the WAL
+        into the file and truncate it, so no old page version keeps them either."""
+        with self._lock:
+            for _attempt in range(50):
+                busy, _log, _done = self._writer.execute(
+                    "PRAGMA wal_checkpoint(TRUNCATE)"
+                ).fetchone()
+                if not busy:
+                    return ["secure_delete (deleted content zeroed)", "wal_checkpoint(TRUNCATE)"]
+                time.sleep(0.05)
+        return ["secure_delete (deleted content zeroed)", "wal_checkpoint busy: retried later"]
 
     def close(self) -> None:
         with self._lock:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Request
 
-from onevoice.api.auth import token_of
+from onevoice.api.auth import requires, token_of
 from onevoice.api.responses import Json
 from onevoice.bootstrap import Onevoice
 
@@ -17,7 +17,7 @@ _ACTION = Body(
 
 
 def router(ov: Onevoice) -> APIRouter:
-    api = APIRouter(tags=["actions"])
+    api = APIRouter(tags=["actions"], dependencies=[requires(ov.keys, "admin")])
 
     @api.get("/v1/actions", summary="Every action of the catalog")
     def list_actions(request: Request) -> Json:
@@ -34,7 +34,9 @@ def router(ov: Onevoice) -> APIRouter:
         summary="Add or replace an action; invalid fields and rules are refused by name",
     )
     def put_action(request: Request, action_id: str, action: dict[str, Any] = _ACTION) -> Json:
-        ov.keys.check(token_of(request), "admin")
-        return Json(ov.actions.put(action_id, action))
+        actor = ov.keys.check(token_of(request), "admin")
+        saved = ov.actions.put(action_id, action)
+        ov.audit.record(actor.key_id, "action.put", action_id)
+        return Json(saved)
 
     return api

@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from onevoice.api.auth import token_of
+from onevoice.api.auth import requires, token_of
 from onevoice.api.errors import ApiError, error_body
 from onevoice.api.responses import Json
 from onevoice.bootstrap import Onevoice
@@ -92,6 +92,22 @@ async def _read_json(request: Request, limit: int) -> Any:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
 
 
+def _check_traits(call: object, limit: int, where: str) -> None:
+    """Hostile input: no event may carry more than ``limit`` traits (its own and context's)."""
+    if not isinstance(call, dict):
+        return
+    context = call.get("context")
+    count = 0
+    for name, holder in (("traits", call), ("context.traits", context)):
+        traits = holder.get("traits") if isinstance(holder, dict) else None
+        if isinstance(traits, dict):
+            count += len(traits)
+            if count > limit:
+                raise ApiError(
+                    413, "too_large", f"an event may carry at most {limit} traits", where + name
+                )
+
+
 def _rejection(r: Rejection) -> dict[str, Any]:
     return {"index": r.index, **error_body(r.error.code, r.error.message, r.error.field)}
 
@@ -118,8 +134,15 @@ def _answer(result: CollectResult, *, single: bool) -> Json:
 
 
 def router(ov: Onevoice) -> APIRouter:
-    api = APIRouter(tags=["collect"])
+    api = APIRouter(tags=["collect"], dependencies=[requires(ov.keys, "write", header_only=True)])
     settings = ov.settings
+
+    def _key_first(request: Request, body: object) -> None:
+        """No key in the header nor the body: 401 before the body is judged."""
+        if not request.headers.get("authorization") and not (
+            isinstance(body, dict) and body.get("writeKey")
+        ):
+            ov.keys.check(None, "write")
 
     async def _collect(
         request: Request, calls: list[Any], *, single_type: str | None, write_key: object
@@ -134,6 +157,7 @@ def router(ov: Onevoice) -> APIRouter:
                     f"{where} is larger than {settings.max_event_bytes} bytes",
                     where,
                 )
+            _check_traits(call, settings.max_traits, "" if single_type else f"batch[{n}].")
         events, rejected = ov.collector.parse(calls, source=record.name, default_type=single_type)
         accepted, duplicates = await run_in_threadpool(ov.collector.store, events)
         return _answer(
@@ -143,6 +167,7 @@ def router(ov: Onevoice) -> APIRouter:
     def single(call_type: str) -> None:
         async def endpoint(request: Request) -> Json:
             body = await _read_json(request, settings.max_body_bytes)
+            _key_first(request, body)
             if not isinstance(body, dict):
                 raise InvalidEvent("the body must be a JSON object", field=None)
             body.setdefault("type", call_type)
@@ -179,6 +204,7 @@ def router(ov: Onevoice) -> APIRouter:
     )
     async def batch(request: Request) -> Json:
         body = await _read_json(request, settings.max_body_bytes)
+        _key_first(request, body)
         if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
             raise InvalidEvent("a batch is an object with a list under 'batch'", field="batch")
         calls: list[Any] = body["batch"]

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from onevoice.api.auth import token_of
+from onevoice.api.auth import requires, token_of
 from onevoice.api.responses import Json
 from onevoice.bootstrap import Onevoice
 from onevoice.services.decisions import Decided
@@ -59,7 +59,7 @@ def decided_json(decided: Decided) -> dict[str, Any]:
 
 
 def router(ov: Onevoice) -> APIRouter:
-    api = APIRouter(tags=["decide"])
+    api = APIRouter(tags=["decide"], dependencies=[requires(ov.keys, "server")])
 
     @api.post(
         "/v1/decide",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 
-from onevoice.api.auth import token_of
+from onevoice.api.auth import requires
 from onevoice.api.responses import Json
 from onevoice.bootstrap import Onevoice
 
@@ -28,17 +28,20 @@ def router(ov: Onevoice) -> APIRouter:
             "definitions": model.definitions.to_record(),
         }
 
-    @api.get("/v1/intents", summary="The intent definitions and model version in force")
-    def get_intents(request: Request) -> Json:
-        ov.keys.check(token_of(request), "server")
+    @api.get(
+        "/v1/intents",
+        summary="The intent definitions and model version in force",
+        dependencies=[requires(ov.keys, "server")],
+    )
+    def get_intents() -> Json:
         return Json(current())
 
     @api.put(
         "/v1/intents",
         summary="Replace the intent definitions (hand rules until `onevoice train intents`)",
+        dependencies=[requires(ov.keys, "admin")],
     )
-    def put_intents(request: Request, definitions: dict[str, Any] = _DEFINITIONS) -> Json:
-        ov.keys.check(token_of(request), "admin")
+    def put_intents(definitions: dict[str, Any] = _DEFINITIONS) -> Json:
         ov.intents.load_definitions(definitions)
         return Json(current())
 

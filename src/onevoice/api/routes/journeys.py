@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from onevoice.api.auth import token_of
+from onevoice.api.auth import requires
 from onevoice.api.responses import Json
 from onevoice.bootstrap import Onevoice
 from onevoice.domain.errors import InvalidEvent, InvalidInput
@@ -38,10 +38,9 @@ def _time(text: str | None, field: str) -> datetime | None:
 
 
 def router(ov: Onevoice) -> APIRouter:
-    api = APIRouter(tags=["journeys"])
+    api = APIRouter(tags=["journeys"], dependencies=[requires(ov.keys, "server")])
 
     def analytics(request: Request, gap_hours: float | None, granularity: str | None) -> Any:
-        ov.keys.check(token_of(request), "server")
         rules = rules_from(ov.settings, gap_hours=gap_hours, granularity=granularity or "reason")
         ov.background.sync()
         return JourneyAnalytics(

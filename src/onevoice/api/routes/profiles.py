@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from onevoice.api.auth import token_of
+from onevoice.api.auth import requires, token_of
 from onevoice.api.responses import Json
 from onevoice.bootstrap import Onevoice
 from onevoice.services.ports import MergeRecord
@@ -33,7 +33,7 @@ def merge_json(record: MergeRecord) -> dict[str, Any]:
 
 
 def router(ov: Onevoice) -> APIRouter:
-    api = APIRouter(tags=["profiles"])
+    api = APIRouter(tags=["profiles"], dependencies=[requires(ov.keys, "server")])
 
     def auth(request: Request) -> None:
         ov.keys.check(token_of(request), "server")
@@ -72,8 +72,9 @@ def router(ov: Onevoice) -> APIRouter:
         summary="Undo a merge: the merged-away person gets its identifiers and events back",
     )
     async def undo(request: Request, merge_id: int) -> Json:
-        ov.keys.check(token_of(request), "admin")
+        actor = ov.keys.check(token_of(request), "admin")
         stays, restored = await run_in_threadpool(ov.profiles.undo_merge, merge_id)
+        ov.audit.record(actor.key_id, "merge.undo", str(merge_id))
         return Json({"merge_id": merge_id, "profile_id": stays, "restored_profile_id": restored})
 
     return api

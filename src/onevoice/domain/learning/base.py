@@ -107,3 +107,14 @@ class BatchLearner(Learner, Protocol):
     def sample_matrix(self, action_ids: Sequence[str], x: Features, draws: int, seed: int) -> Any:
         """Posterior probability draws, a float array of shape ``(draws, len(action_ids))``."""
         ...
+
+
+@runtime_checkable
+class Unlearner(Learner, Protocol):
+    """A learner whose state is counts, so one person's rewards can be taken back exactly
+    (erasure). Learners that are not (a Laplace-approximated posterior) are retrained from
+    the decision log without that person instead."""
+
+    def unlearn_one(self, action_id: str, x: Features, reward: float) -> bool:
+        """Undo one ``learn_one``; ``False`` if the state does not hold it."""
+        ...

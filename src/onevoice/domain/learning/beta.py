@@ -95,6 +95,28 @@ class BetaBernoulli:
         self._arms[f"{action_id}|{self.segment(x)}"] = (alpha + reward, beta + 1.0 - reward)
         self._updates += 1
 
+    def unlearn_one(self, action_id: str, x: Features, reward: float) -> bool:
+        """Take back one :meth:`learn_one` exactly (the posterior is a sum of counts); used
+        when a person is erased. ``False`` when the arm does not hold that much.
+
+        >>> learner = BetaBernoulli(prior_rate=0.1, prior_strength=10)
+        >>> learner.learn_one("a", {}, 1.0)
+        >>> learner.unlearn_one("a", {}, 1.0), learner.to_state()["arms"]
+        (True, {'a|all': [1.0, 9.0]})
+        """
+        reward = min(1.0, max(0.0, float(reward)))
+        key = f"{action_id}|{self.segment(x)}"
+        if key not in self._arms:
+            return False
+        alpha, beta = self._arms[key]
+        prior = (self.prior_rate * self.prior_strength, (1 - self.prior_rate) * self.prior_strength)
+        alpha, beta = alpha - reward, beta - (1.0 - reward)
+        if alpha < prior[0] - 1e-9 or beta < prior[1] - 1e-9:
+            return False
+        self._arms[key] = (alpha, beta)
+        self._updates = max(0, self._updates - 1)
+        return True
+
     def to_state(self) -> dict[str, Any]:
         return {
             "kind": KIND,
