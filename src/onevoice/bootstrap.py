@@ -8,6 +8,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache, partial
 
 from onevoice.config import Settings
@@ -25,6 +26,7 @@ from onevoice.services.keys import Keys
 from onevoice.services.ports import Store
 from onevoice.services.processing import BackgroundProcessor, Processor
 from onevoice.services.profiles import Profiles
+from onevoice.services.reports import Reports
 from onevoice.store import open_store
 
 
@@ -41,6 +43,7 @@ class Onevoice:
     keys: Keys
     actions: Actions
     decisions: Decisions
+    reports: Reports
 
     def close(self) -> None:
         self.background.stop()
@@ -107,6 +110,13 @@ def bootstrap(
         Keys(store, clock),
         actions,
         decisions,
+        Reports(
+            store,
+            lambda: decisions.catalog,
+            clock,
+            rules=settings.profile_rules(),
+            attribution=timedelta(days=settings.attribution_days),
+        ),
     )
 
 

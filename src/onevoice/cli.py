@@ -16,6 +16,7 @@ from onevoice.config import Settings
 from onevoice.domain.errors import OnevoiceError
 from onevoice.importing_cli import import_command
 from onevoice.measure_cli import lift_command, ope
+from onevoice.report_cli import report_command
 from onevoice.sim.cli import simulate
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -228,6 +229,7 @@ main.add_command(simulate)
 main.add_command(actions)
 main.add_command(lift_command)
 main.add_command(ope)
+main.add_command(report_command)
 
 if __name__ == "__main__":
     main()

@@ -13,6 +13,7 @@ from onevoice import __version__
 from onevoice.api import errors
 from onevoice.api.responses import Json
 from onevoice.api.routes import actions, admin, collect, decide, profiles
+from onevoice.api.routes import reports as report_routes
 from onevoice.bootstrap import Onevoice
 
 DESCRIPTION = """
@@ -56,6 +57,7 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     app.include_router(admin.router(ov))
     app.include_router(decide.router(ov))
     app.include_router(actions.router(ov))
+    app.include_router(report_routes.router(ov))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

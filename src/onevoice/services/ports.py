@@ -148,6 +148,18 @@ class Store(Protocol):
     def save_learner(self, name: str, state: dict[str, Any], at: datetime) -> None: ...
     def load_learner(self, name: str) -> dict[str, Any] | None: ...
 
+    # measuring: the decision log over a period and what followed
+    def decisions_between(self, since: datetime, until: datetime) -> list[DecisionRecord]: ...
+    def responses_between(self, since: datetime, until: datetime) -> list[tuple[str, str, str]]:
+        """(decision id, action id, outcome) of the responses recorded in the period."""
+        ...
+
+    def track_events_of(
+        self, profile_ids: Collection[str], since: datetime, until: datetime
+    ) -> list[tuple[str, Event]]:
+        """(profile id, event) of the track events of these people in the period."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
