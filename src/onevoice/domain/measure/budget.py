@@ -114,11 +114,20 @@ def fit(x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float] |
 
 def periods_of(log: DecisionLog) -> tuple[NDArray[np.int64], int, float]:
     """Each decision's period, the number of periods and their length in days: days,
-    or weeks when the log is longer than 12 weeks."""
-    days = max((log.end - log.start) / DAY, 1.0)
+    or weeks when the log is longer than 12 weeks. Periods run from the first decision
+    to the last (days before the engine decided anything say nothing about budgets).
+
+    >>> from onevoice.sim.decision_logs import synthetic_log
+    >>> periods_of(synthetic_log(1000, days=3))[1:]
+    (3, 1.0)
+    """
+    if len(log) == 0:
+        return np.zeros(0, dtype=np.int64), 0, 1.0
+    first = float(log.at.min())
+    days = max((float(log.at.max()) - first) / DAY, 1e-9)
     length = 7.0 if days > 84 else 1.0
     count = max(1, math.ceil(days / length))
-    period = np.minimum(((log.at - log.start) / (length * DAY)).astype(np.int64), count - 1)
+    period = np.minimum(((log.at - first) / (length * DAY)).astype(np.int64), count - 1)
     return np.maximum(period, 0), count, length
 
 
