@@ -9,8 +9,11 @@ would have earned without the contact). Through these points we fit
     y(x) = a · (1 − exp(−x / b))
 
 — zero at zero contacts, rising with slope ``a/b`` and flattening towards ``a`` (the
-saturation the extra contact meets: the same customers, more tired) — by least squares
-(``scipy.optimize.curve_fit``). "What would ±X% budget bring" is
+saturation the extra contact meets: the same customers, more tired) — by least squares.
+Given ``b`` the best ``a`` is a one-line regression, so the fit scans ``b`` over a fine
+log-spaced grid (variable projection) — exact to the grid's 1.3%, never stuck in a local
+minimum, and vectorised over all bootstrap resamples at once (what a per-sample
+``curve_fit`` took seconds for takes milliseconds). "What would ±X% budget bring" is
 ``y(x₀·(1+X)) − y(x₀)`` per period at today's level ``x₀`` (the mean contacts per
 period), times the periods; the next contact earns ``y′(x₀) = a/b·exp(−x₀/b)`` minus its
 cost. The 95% band comes from refitting on periods resampled with replacement (bootstrap,
@@ -21,19 +24,20 @@ cannot say much about budgets it never tried, and the band says so.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import OptimizeWarning, curve_fit
 
 from onevoice.domain.errors import InvalidInput
 from onevoice.domain.measure.decision_log import CONTROL, FULL_ENGINE, TREATED, DecisionLog
 
 DAY = 86400.0
 MIN_PERIODS = 4
+#: the grid of saturation scales ``b``, relative to the most contacts seen in a period
+GRID = np.geomspace(1 / 20, 1000, 800)
+_BATCH = 25
 
 
 @dataclass(frozen=True)
@@ -83,33 +87,41 @@ def saturating(x: NDArray[np.float64], a: float, b: float) -> NDArray[np.float64
 
 
 def fit(x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float] | None:
-    """Least-squares ``(a, b)`` of :func:`saturating`; None when it does not converge.
+    """Least-squares ``(a, b)`` of :func:`saturating`; None without any contacts.
 
     >>> x = np.array([10.0, 20, 40, 80, 160])
     >>> a, b = fit(x, saturating(x, 100.0, 50.0))
-    >>> round(a), round(b)
-    (100, 50)
+    >>> abs(a / 100 - 1) < 0.02, abs(b / 50 - 1) < 0.02
+    (True, True)
     """
+    fits = fit_many(x[None, :], y[None, :])
+    return None if fits is None else (float(fits[0][0]), float(fits[1][0]))
+
+
+def fit_many(
+    x: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """:func:`fit` for each row of ``x`` and ``y`` (samples × periods) at once."""
     top = float(x.max()) if x.size else 0.0
     if top <= 0:
         return None
-    slope = float(np.dot(x, y) / np.dot(x, x))
-    guess_b = 2.0 * top
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", OptimizeWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            params, _cov = curve_fit(
-                saturating,
-                x,
-                y,
-                p0=(slope * guess_b, guess_b),
-                bounds=((-np.inf, top / 20), (np.inf, top * 1000)),
-                maxfev=2000,
-            )
-        except (RuntimeError, ValueError):
-            return None
-    return float(params[0]), float(params[1])
+    scales = GRID * top
+    a = np.empty(x.shape[0])
+    b = np.empty(x.shape[0])
+    for begin in range(0, x.shape[0], _BATCH):
+        xs, ys = x[begin : begin + _BATCH], y[begin : begin + _BATCH]
+        g = -np.expm1(-xs[:, None, :] / scales[None, :, None])
+        gy = np.einsum("sgp,sp->sg", g, ys)
+        gg = np.einsum("sgp,sgp->sg", g, g)
+        gain = np.divide(gy**2, gg, out=np.zeros_like(gy), where=gg > 0)
+        best = np.argmax(gain, axis=1)
+        rows = np.arange(xs.shape[0])
+        chosen = gg[rows, best]
+        a[begin : begin + _BATCH] = np.divide(
+            gy[rows, best], chosen, out=np.zeros_like(chosen), where=chosen > 0
+        )
+        b[begin : begin + _BATCH] = scales[best]
+    return a, b
 
 
 def periods_of(log: DecisionLog) -> tuple[NDArray[np.int64], int, float]:
@@ -199,13 +211,11 @@ def _note(baseline: float, count: int, params: tuple[float, float] | None) -> st
 def _bootstrap(
     x: NDArray[np.float64], y: NDArray[np.float64], draws: int, rng: np.random.Generator
 ) -> list[tuple[float, float]]:
-    fits = []
-    for _ in range(draws):
-        pick = rng.integers(0, x.size, x.size)
-        params = fit(x[pick], y[pick])
-        if params is not None:
-            fits.append(params)
-    return fits
+    picks = rng.integers(0, x.size, (draws, x.size))
+    fits = fit_many(x[picks], y[picks])
+    if fits is None:
+        return []
+    return list(zip(fits[0].tolist(), fits[1].tolist(), strict=True))
 
 
 def _band(

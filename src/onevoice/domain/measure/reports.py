@@ -48,6 +48,7 @@ OUTCOMES = ("conversion", "revenue")
 #: Fewer decisions than this in an arm is "not enough data yet", whatever the interval
 #: says: the normal approximation is not to be trusted on a handful of customers.
 MIN_ARM = 30
+_BITMAP_LIMIT = 64_000_000
 AGAINST = ("control", "holdout")
 _BY_AGAINST = {
     "control": ("action", "program", "channel", "segment", "all"),
@@ -161,8 +162,47 @@ def clustered_lift(
     0.5
     """
     size = int(subject.max()) + 1 if subject.size else 0
-    first = _moments(values, subject, treated, size)
-    second = _moments(values, subject, control, size)
+    return lift_of(_Arm.of(subject, treated, size), _Arm.of(subject, control, size), values)
+
+
+@dataclass(frozen=True)
+class _Arm:
+    """The rows of one arm and their customers, found once and reused for each outcome."""
+
+    rows: NDArray[np.int64]
+    who: NDArray[np.int64]
+    clusters: int
+    size: int
+
+    @classmethod
+    def of(cls, subject: NDArray[np.int64], mask: NDArray[np.bool_], size: int) -> _Arm:
+        rows = np.flatnonzero(mask)
+        who = subject[rows]
+        clusters = int(np.count_nonzero(np.bincount(who, minlength=size))) if rows.size else 0
+        return cls(rows, who, clusters, size)
+
+    def moments(self, values: NDArray[np.float64]) -> tuple[int, float, float] | None:
+        """Decisions, mean and cluster-robust variance of the mean (see the module)."""
+        n = self.rows.size
+        if n == 0:
+            return None
+        y = values[self.rows]
+        mean = float(y.mean())
+        if n == 1 or self.clusters < 2:
+            return n, mean, math.nan
+        sums = np.bincount(self.who, weights=y - mean, minlength=self.size)
+        variance = self.clusters / (self.clusters - 1) * float(np.dot(sums, sums)) / n**2
+        return n, mean, variance
+
+
+def lift_of(treated: _Arm, control: _Arm, values: NDArray[np.float64]) -> Lift | None:
+    return lift_from(treated.moments(values), control.moments(values))
+
+
+def lift_from(
+    first: tuple[int, float, float] | None, second: tuple[int, float, float] | None
+) -> Lift | None:
+    """The lift of one arm's (n, mean, variance of the mean) over another's."""
     if first is None or second is None:
         return None
     (n_t, m_t, v_t), (n_c, m_c, v_c) = first, second
@@ -197,25 +237,8 @@ def verdict(result: Lift) -> str:
     return result.verdict
 
 
-def _moments(
-    values: NDArray[np.float64], subject: NDArray[np.int64], mask: NDArray[np.bool_], size: int
-) -> tuple[int, float, float] | None:
-    """Decisions, mean and cluster-robust variance of the mean of the masked rows."""
-    rows = np.flatnonzero(mask)
-    n = rows.size
-    if n == 0:
-        return None
-    who = subject[rows]
-    y = values[rows]
-    mean = float(y.mean())
-    if n == 1:
-        return n, mean, math.nan
-    sums = np.bincount(who, weights=y - mean, minlength=size)
-    clusters = int(np.count_nonzero(np.bincount(who, minlength=size)))
-    if clusters < 2:
-        return n, mean, math.nan
-    variance = clusters / (clusters - 1) * float(np.dot(sums, sums)) / n**2
-    return n, mean, variance
+def _size(log: DecisionLog) -> int:
+    return int(log.subject.max()) + 1 if len(log) else 0
 
 
 def _arms(log: DecisionLog, against: str) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
@@ -255,12 +278,14 @@ def lift_report(
     _check_by(by, against)
     codes, names = log.dimension(by)
     treated, control = _arms(log, against)
+    size = _size(log)
     rows: list[LiftRow] = []
     for code, name in enumerate(names):
         here = codes == code
-        t, c = treated & here, control & here
+        t = _Arm.of(log.subject, treated & here, size)
+        c = _Arm.of(log.subject, control & here, size)
         for outcome in outcomes:
-            result = clustered_lift(_outcome(log, outcome), log.subject, t, c)
+            result = lift_of(t, c, _outcome(log, outcome))
             if result is None:
                 continue
             rows.append(
@@ -278,16 +303,18 @@ def roi_report(log: DecisionLog, by: str = "program") -> list[RoiRow]:
     _check_by(by, "control")
     codes, names = log.dimension(by)
     treated, control = _arms(log, "control")
+    size = _size(log)
     found: list[RoiRow] = []
     for code, name in enumerate(names):
         here = codes == code
-        t, c = treated & here, control & here
-        conv = clustered_lift(log.converted, log.subject, t, c)
-        rev = clustered_lift(log.revenue, log.subject, t, c)
+        t = _Arm.of(log.subject, treated & here, size)
+        c = _Arm.of(log.subject, control & here, size)
+        conv = lift_of(t, c, log.converted)
+        rev = lift_of(t, c, log.revenue)
         if conv is None or rev is None:
             continue
         n = conv.n
-        cost = float(log.cost[t].sum())
+        cost = float(log.cost[t.rows].sum())
         net = (rev.lift * n - cost, rev.lower * n - cost, rev.upper * n - cost)
         roi = [x / cost if cost > 0 else math.nan for x in net]
         found.append(
@@ -321,31 +348,56 @@ def respect_report(log: DecisionLog, by: str = "action") -> list[RespectRow]:
     if by == "segment":
         raise InvalidInput("respect is by action, program, channel or all", field="by")
     codes, names = log.dimension(by)
-    shown = log.group == TREATED
-    message_codes = [k for k, name in enumerate(log.channels) if name in MESSAGE_CHANNELS]
-    is_message = shown & np.isin(log.channel, message_codes)
-    base = max(int(np.unique(log.subject).size), 1)
+    shown = np.flatnonzero(log.group == TREATED)
+    key = codes[shown].astype(np.int64)
+    keep = key >= 0
+    shown, key = shown[keep], key[keep]
+    k = len(names)
+    message_codes = [c for c, name in enumerate(log.channels) if name in MESSAGE_CHANNELS]
+    is_message = np.isin(log.channel[shown], message_codes)
+    unsub, complained = log.unsubscribed[shown], log.complained[shown]
+    contacts = np.bincount(key, minlength=k)
+    messages = np.bincount(key, weights=is_message, minlength=k)
+    unsubscribes = np.bincount(key, weights=unsub, minlength=k)
+    complaints = np.bincount(key, weights=complained, minlength=k)
+    size = _size(log)
+    base = max(int(np.count_nonzero(np.bincount(log.subject, minlength=size))), 1)
+    who = log.subject[shown]
+    customers = _distinct_per_key(key, who, k, size)
+    lost = _distinct_per_key(key[unsub], who[unsub], k, size)
     years = log.weeks / 52.18
     rows: list[RespectRow] = []
     for code, name in enumerate(names):
-        here = shown & (codes == code)
-        contacts = int(np.count_nonzero(here))
-        if contacts == 0:
+        n = int(contacts[code])
+        if n == 0:
             continue
-        messages = int(np.count_nonzero(is_message & (codes == code)))
-        unsub = int(np.count_nonzero(log.unsubscribed & here))
-        complaints = int(np.count_nonzero(log.complained & here))
-        lost = int(np.unique(log.subject[log.unsubscribed & here]).size)
+        u, c = int(unsubscribes[code]), int(complaints[code])
         rows.append(
             RespectRow(
-                by, name, contacts, messages, int(np.unique(log.subject[here]).size),
-                messages / base / log.weeks,
-                unsub, unsub / contacts, *wilson(unsub, contacts),
-                complaints, complaints / contacts, *wilson(complaints, contacts),
-                lost / base / years if years > 0 else math.nan,
+                by, name, n, int(messages[code]), int(customers[code]),
+                float(messages[code]) / base / log.weeks,
+                u, u / n, *wilson(u, n), c, c / n, *wilson(c, n),
+                float(lost[code]) / base / years if years > 0 else math.nan,
             )
         )  # fmt: skip
     return rows
+
+
+def _distinct_per_key(
+    key: NDArray[np.int64], who: NDArray[np.int64], keys: int, size: int
+) -> NDArray[np.int64]:
+    """How many distinct customers each key has among the rows (a bitmap of keys ×
+    customers when it is small enough, else by sorting the pairs)."""
+    if key.size == 0:
+        return np.zeros(keys, dtype=np.int64)
+    if keys * size <= _BITMAP_LIMIT:
+        seen = np.zeros((keys, size), dtype=bool)
+        seen[key, who] = True
+        counted: NDArray[np.int64] = np.count_nonzero(seen, axis=1).astype(np.int64)
+        return counted
+    pairs = np.unique(key * size + who)
+    result: NDArray[np.int64] = np.bincount(pairs // size, minlength=keys)
+    return result
 
 
 def wilson(successes: int, n: int) -> tuple[float, float]:
@@ -373,11 +425,14 @@ def components_report(log: DecisionLog) -> list[ComponentRow]:
         "net": log.revenue - log.cost,
         "contacts": (log.group == TREATED).astype(np.float64),
     }
+    size = _size(log)
+    everything = _Arm.of(log.subject, full, size)
+    engine = {outcome: everything.moments(y) for outcome, y in values.items()}
     rows: list[ComponentRow] = []
     for k, name in enumerate(log.components, start=1):
-        arm = log.component == k
+        arm = _Arm.of(log.subject, log.component == k, size)
         for outcome, y in values.items():
-            result = clustered_lift(y, log.subject, full, arm)
+            result = lift_from(engine[outcome], arm.moments(y))
             if result is None:
                 continue
             rows.append(
