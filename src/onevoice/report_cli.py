@@ -27,12 +27,14 @@ KINDS = ("lift", "roi", "budget", "respect", "components")
 _HELP = """Reports over the decision log of a period (default: the last 28 days).
 
 \b
-  lift        lift of shown over withheld (--against control: per action, program,
-              channel, segment) or of the engine over the universal holdout
-              (--against holdout: per channel, segment): conversion and revenue
-              per decision, 95% intervals, p-value, "not enough data yet"
+  lift        lift of shown over withheld (--against control: per decision, by
+              action, program, channel, segment) or of the engine's customers
+              over the universal holdout's (--against holdout: per customer from
+              the first decision on, by channel, segment): conversion and revenue,
+              95% intervals, p-value, "not enough data yet"
   roi         incremental conversions and revenue, contact cost, net, ROI and
-              cost per incremental conversion, programs ranked (--by)
+              cost per incremental conversion, programs ranked (--by); --against
+              holdout: the whole engine's, per customer (--by all, channel, segment)
   budget      what ±X% contacts (--change, repeatable) would bring per program,
               from a diminishing-returns curve with a bootstrap band
   respect     messages per customer per week, unsubscribe and complaint rates,
@@ -211,7 +213,8 @@ def report_command(
             rows = reports.lift(start, end, by=by or "action", against=against)
             chart = interval_chart(title, rows, label=lambda r: f"{r.key} · {r.outcome}")
         elif kind == "roi":
-            rows = reports.roi(start, end, by=by or "program")
+            default = "program" if against == "control" else "all"
+            rows = reports.roi(start, end, by=by or default, against=against)
             chart = interval_chart(
                 title, rows, label=lambda r: r.key,
                 value=lambda r: (r.net, r.net_lower, r.net_upper),

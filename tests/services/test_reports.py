@@ -73,6 +73,8 @@ def test_reports_join_decisions_to_the_orders_and_responses_that_followed(
     assert float(log.converted.sum()) == len(buyers)
     assert float(log.revenue.sum()) == pytest.approx(30 * len(buyers))
     assert float(log.cost.sum()) == pytest.approx(0.02 * len(shown))
+    assert float(log.later_orders.sum()) == len(buyers) + 1  # to the end of the period
+    assert float(log.later_revenue.sum()) == pytest.approx(30 * len(buyers) + 99)
     assert log.programs == ("cards",) and log.segments == ("known",)
 
     (conversion, revenue) = ov.reports.lift(start, clock.now, by="program")

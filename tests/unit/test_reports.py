@@ -77,9 +77,14 @@ def test_lift_against_the_holdout_is_by_channel_or_segment_not_by_action() -> No
     log = synthetic_log(50_000, seed=5)
     rows = reports.lift_report(log, by="channel", against="holdout")
     assert {r.key for r in rows} == set(log.channels)
+    first = log.first_decisions()  # customers, each counted once, from its first decision
+    assert sum(r.treated_n + r.control_n for r in rows if r.outcome == "revenue") == first.size
     for r in rows:
-        held = (log.group == HOLDOUT) & (log.channel == log.channels.index(r.key))
+        held = (log.group[first] == HOLDOUT) & (log.channel[first] == log.channels.index(r.key))
         assert r.control_n == int(np.count_nonzero(held))
+    (customers,) = (r for r in reports.lift_report(log, by="all", against="holdout")
+                    if r.outcome == "conversion")  # fmt: skip
+    assert customers.treated_mean > customers.control_mean  # contacts raise later orders
     with pytest.raises(InvalidInput) as error:
         reports.lift_report(log, by="action", against="holdout")
     assert error.value.field == "by"
@@ -103,6 +108,15 @@ def test_roi_ranks_programs_by_net_incremental_revenue() -> None:
     assert top.net_lower < top.net < top.net_upper
 
 
+def test_roi_against_the_holdout_charges_every_contact_of_the_treated_customers() -> None:
+    log = synthetic_log(50_000, seed=12)
+    (row,) = reports.roi_report(log, by="all", against="holdout")
+    held = np.isin(log.subject, log.subject[log.group == HOLDOUT])
+    assert row.cost == pytest.approx(float(log.cost[~held].sum()))
+    assert row.contacts == int(np.count_nonzero((log.group == TREATED) & ~held))
+    assert row.net == pytest.approx(row.incremental_revenue - row.cost)
+
+
 def test_respect_counts_messages_unsubscribes_and_erosion() -> None:
     log = replace(
         empty_log(0.0, 14 * 86400.0),
@@ -118,6 +132,8 @@ def test_respect_counts_messages_unsubscribes_and_erosion() -> None:
         cost=np.zeros(5),
         unsubscribed=np.array([False, True, False, False, False]),
         complained=np.zeros(5, bool),
+        later_orders=np.zeros(5),
+        later_revenue=np.zeros(5),
         actions=("offer",),
         programs=("p",),
         program_of=np.zeros(1, np.int16),

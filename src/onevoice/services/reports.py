@@ -124,9 +124,10 @@ class Reports:
         return reports.lift_report(self.log(since, until), by=by, against=against)
 
     def roi(
-        self, since: datetime | None = None, until: datetime | None = None, *, by: str = "program"
-    ) -> list[reports.RoiRow]:
-        return reports.roi_report(self.log(since, until), by=by)
+        self, since: datetime | None = None, until: datetime | None = None, *,
+        by: str = "program", against: str = "control",
+    ) -> list[reports.RoiRow]:  # fmt: skip
+        return reports.roi_report(self.log(since, until), by=by, against=against)
 
     def budget(
         self, since: datetime | None = None, until: datetime | None = None, *,
@@ -180,7 +181,9 @@ def build_log(
         "group": np.full(n, NONE, np.int8), "component": np.zeros(n, np.int8),
         "converted": np.zeros(n), "revenue": np.zeros(n), "cost": np.zeros(n),
         "unsubscribed": np.zeros(n, bool), "complained": np.zeros(n, bool),
+        "later_orders": np.zeros(n), "later_revenue": np.zeros(n),
     }  # fmt: skip
+    end = until.timestamp()
     window = attribution.total_seconds()
     for k, record in enumerate(records):
         body = record.body
@@ -210,6 +213,9 @@ def build_log(
             if last > first:
                 cols["converted"][k] = 1.0
                 cols["revenue"][k] = float(sum(values[first:last]))
+            final = bisect.bisect_right(times, end)
+            cols["later_orders"][k] = final - first
+            cols["later_revenue"][k] = float(sum(values[first:final]))
         cols["unsubscribed"][k] = record.decision_id in unsubscribed
         cols["complained"][k] = record.decision_id in complained
     program_of = [

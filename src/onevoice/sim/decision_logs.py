@@ -101,6 +101,12 @@ def synthetic_log(
     unsub = shown & messages & (rng.random(n) < 0.002)
     complained = shown & messages & (rng.random(n) < 0.0004)
     programs = tuple(dict.fromkeys(a.program for a in actions))
+    # each customer's orders from a decision to the end: a Poisson count whose rate
+    # rises with the contacts the customer was shown (none in the holdout)
+    contacted = np.bincount(subject[shown], minlength=customers)[subject]
+    rest = (days * DAY - at) / (days * DAY)
+    later_orders = rng.poisson(rest * (0.05 + 0.004 * contacted)).astype(np.float64)
+    later_revenue = later_orders * rng.gamma(4.0, 50.0, n)
     return DecisionLog(
         subject=subject.astype(np.int64),
         at=at,
@@ -114,6 +120,8 @@ def synthetic_log(
         cost=cost,
         unsubscribed=unsub,
         complained=complained,
+        later_orders=later_orders,
+        later_revenue=later_revenue,
         actions=tuple(a.name for a in actions),
         programs=programs,
         program_of=np.array([programs.index(a.program) for a in actions], dtype=np.int16),

@@ -78,10 +78,14 @@ def router(ov: Onevoice) -> APIRouter:
         since: str | None = _SINCE,
         until: str | None = _UNTIL,
         by: str | None = _BY,
+        against: str = _AGAINST,
     ) -> Json:
         ov.keys.check(token_of(request), "server")
-        body = answer("roi", since, until, by=by or "program")
-        rows = await run_in_threadpool(reports.roi, body["since"], body["until"], by=body["by"])
+        default = "program" if against == "control" else "all"
+        body = answer("roi", since, until, by=by or default, against=against)
+        rows = await run_in_threadpool(
+            reports.roi, body["since"], body["until"], by=body["by"], against=against
+        )
         return Json({**body, "rows": as_dicts(rows)})
 
     @api.get("/v1/reports/budget", summary="What ±X% contacts would bring, per program")

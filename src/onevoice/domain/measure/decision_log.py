@@ -14,7 +14,9 @@ withheld; −1 for none), on which ``channel`` and in which ``segment``, in whic
 the ``component`` arm that decided it (0: the full engine, ``k``: ``components[k−1]``),
 and what followed: ``converted`` (1 when the customer ordered within the attribution
 window after the decision), ``revenue`` (what they ordered for in it), the contact
-``cost`` (0 unless shown), ``unsubscribed`` and ``complained``.
+``cost`` (0 unless shown), ``unsubscribed`` and ``complained``; and, for the holdout
+comparison (customers, from their first decision on), ``later_orders`` and
+``later_revenue``: the customer's orders from the decision to the end of the period.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class DecisionLog:
     cost: NDArray[np.float64]
     unsubscribed: NDArray[np.bool_]
     complained: NDArray[np.bool_]
+    later_orders: NDArray[np.float64]
+    later_revenue: NDArray[np.float64]
     actions: tuple[str, ...]
     programs: tuple[str, ...]
     program_of: NDArray[np.int16]  # per action, an index into ``programs``
@@ -77,6 +81,14 @@ class DecisionLog:
     @property
     def weeks(self) -> float:
         return max(self.end - self.start, 1.0) / (7 * 86400)
+
+    def first_decisions(self) -> NDArray[np.int64]:
+        """The row of each customer's first decision (customers enter the holdout
+        comparison there: membership is fixed, and nothing was done to them before)."""
+        order = np.argsort(self.at, kind="stable")
+        _customers, first = np.unique(self.subject[order], return_index=True)
+        rows: NDArray[np.int64] = order[first]
+        return rows
 
     @property
     def program(self) -> NDArray[np.int16]:
@@ -117,6 +129,8 @@ def empty_log(start: float = 0.0, end: float = 0.0) -> DecisionLog:
         cost=np.zeros(0),
         unsubscribed=np.zeros(0, bool),
         complained=np.zeros(0, bool),
+        later_orders=np.zeros(0),
+        later_revenue=np.zeros(0),
         actions=(),
         programs=(),
         program_of=np.zeros(0, np.int16),

@@ -6,11 +6,15 @@ them as JSON for the Studio to chart (every estimate with its ``lower`` and ``up
 **Lift** compares decisions randomized apart. ``against="control"``: decisions that
 showed a marketing action against those where the per-action random control withheld
 it (per action, program, channel, segment — the full engine's decisions only).
-``against="holdout"``: every decision of the engine (shown, withheld or nothing) against
-the universal holdout's, i.e. what the whole policy earns per decision it makes (per
-channel and segment; a holdout decision has no action, so not per action or program).
 The outcome of a decision is what the customer did in the attribution window after it:
 ``conversion`` (ordered at all) and ``revenue``.
+``against="holdout"``: *customers* the engine decided for against the universal
+holdout's, each from their first decision in the period to its end (membership is fixed
+per customer and nothing was done to anyone before their first decision, so the two
+groups are comparable), outcome ``conversion`` (ordered at all) and ``revenue``: what
+the whole policy earns per customer (per channel and segment of the first decision; a
+holdout customer has no action, so not per action or program). ROI against the holdout
+charges the treated customers' every contact.
 
 **Intervals.** Customers, not decisions, are the independent units (the holdout is per
 customer, and one customer's decisions are alike), so each arm's mean is a ratio over
@@ -81,7 +85,8 @@ class LiftRow:
 
 @dataclass(frozen=True)
 class RoiRow:
-    """Incremental conversions and revenue, contact cost, net, ROI of one key."""
+    """Incremental conversions and revenue, contact cost, net, ROI of one key (against the
+    holdout, conversions are customers who ordered)."""
 
     by: str
     key: str
@@ -242,19 +247,25 @@ def _size(log: DecisionLog) -> int:
 
 
 def _arms(log: DecisionLog, against: str) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    full = log.component == FULL_ENGINE
     if against == "control":
+        full = log.component == FULL_ENGINE
         return full & (log.group == TREATED), full & (log.group == CONTROL)
     if against == "holdout":
-        return full & (log.group != HOLDOUT), log.group == HOLDOUT
+        first = np.zeros(len(log), dtype=bool)
+        first[log.first_decisions()] = True
+        held = log.group == HOLDOUT
+        return first & ~held, first & held
     raise InvalidInput(f"against must be control or holdout, not {against!r}", field="against")
 
 
-def _outcome(log: DecisionLog, outcome: str) -> NDArray[np.float64]:
+def _outcome(log: DecisionLog, outcome: str, against: str = "control") -> NDArray[np.float64]:
     if outcome == "conversion":
+        if against == "holdout":
+            converted: NDArray[np.float64] = (log.later_orders > 0).astype(np.float64)
+            return converted
         return log.converted
     if outcome == "revenue":
-        return log.revenue
+        return log.later_revenue if against == "holdout" else log.revenue
     raise InvalidInput(f"outcome must be conversion or revenue, not {outcome!r}", field="outcome")
 
 
@@ -285,7 +296,7 @@ def lift_report(
         t = _Arm.of(log.subject, treated & here, size)
         c = _Arm.of(log.subject, control & here, size)
         for outcome in outcomes:
-            result = lift_of(t, c, _outcome(log, outcome))
+            result = lift_of(t, c, _outcome(log, outcome, against))
             if result is None:
                 continue
             rows.append(
@@ -297,34 +308,42 @@ def lift_report(
     return rows
 
 
-def roi_report(log: DecisionLog, by: str = "program") -> list[RoiRow]:
+def roi_report(log: DecisionLog, by: str = "program", against: str = "control") -> list[RoiRow]:
     """Incremental revenue − contact cost, ROI and cost per incremental conversion per key
-    (against the per-action random control), ranked by net incremental revenue."""
-    _check_by(by, "control")
+    (against the per-action random control, or the holdout: see the module), ranked by
+    net incremental revenue."""
+    _check_by(by, against)
     codes, names = log.dimension(by)
-    treated, control = _arms(log, "control")
+    treated, control = _arms(log, against)
     size = _size(log)
+    cost = log.cost
+    shown = (log.group == TREATED).astype(np.float64)
+    if against == "holdout":  # a customer's row carries all its contacts and their cost
+        per_customer = np.bincount(log.subject, weights=log.cost, minlength=size)
+        cost = np.where(treated, per_customer[log.subject], 0.0)
+        contacts = np.bincount(log.subject, weights=shown, minlength=size)
+        shown = np.where(treated, contacts[log.subject], 0.0)
     found: list[RoiRow] = []
     for code, name in enumerate(names):
         here = codes == code
         t = _Arm.of(log.subject, treated & here, size)
         c = _Arm.of(log.subject, control & here, size)
-        conv = lift_of(t, c, log.converted)
-        rev = lift_of(t, c, log.revenue)
+        conv = lift_of(t, c, _outcome(log, "conversion", against))
+        rev = lift_of(t, c, _outcome(log, "revenue", against))
         if conv is None or rev is None:
             continue
         n = conv.n
-        cost = float(log.cost[t.rows].sum())
-        net = (rev.lift * n - cost, rev.lower * n - cost, rev.upper * n - cost)
-        roi = [x / cost if cost > 0 else math.nan for x in net]
+        spent = float(cost[t.rows].sum())
+        net = (rev.lift * n - spent, rev.lower * n - spent, rev.upper * n - spent)
+        roi = [x / spent if spent > 0 else math.nan for x in net]
         found.append(
             RoiRow(
-                by, name, 0, n, cost,
+                by, name, 0, int(shown[t.rows].sum()), spent,
                 conv.lift * n, conv.lower * n, conv.upper * n,
                 rev.lift * n, rev.lower * n, rev.upper * n,
                 net[0], net[1], net[2], roi[0], roi[1], roi[2],
-                _per(cost, conv.lift * n), _per(cost, conv.upper * n),
-                _per(cost, conv.lower * n),
+                _per(spent, conv.lift * n), _per(spent, conv.upper * n),
+                _per(spent, conv.lower * n),
                 verdict(rev), rev.needed_per_arm,
             )
         )  # fmt: skip
