@@ -39,9 +39,13 @@ def bench_reports(options: dict[str, Any]) -> list[Row]:
     for by in ("action", "program", "channel", "segment"):
         _timed(f"lift by {by}", lambda by=by: reports.lift_report(log, by=by), timings)
     for by in ("channel", "segment"):
-        _timed(f"lift vs holdout by {by}",
-               lambda by=by: reports.lift_report(log, by=by, against="holdout"), timings)  # fmt: skip
+        _timed(
+            f"lift vs holdout by {by}",
+            lambda by=by: reports.lift_report(log, by=by, against="holdout"),
+            timings,
+        )
     _timed("roi by program", lambda: reports.roi_report(log), timings)
+    _timed("roi vs holdout", lambda: reports.roi_report(log, "all", "holdout"), timings)
     _timed("budget (4 programs, 200 bootstrap fits each)",
            lambda: budget.budget_report(log), timings)  # fmt: skip
     for by in ("action", "channel"):
@@ -80,9 +84,9 @@ def _from_database(customers: int) -> Row:
             for begin in range(0, len(calls), 2_000):
                 ov.collector.collect(calls[begin : begin + 2_000], source="bench")
             ov.processor.run_until_idle()
-            context = {"interest": {"mortgage": 1.0, "credit_card": 1.0, "savings": 1.0,
-                                    "leaving": 1.0, "card_problem": 0.0},
-                       "bought": {"mortgage": False, "credit_card": False, "savings": False}}  # fmt: skip
+            interest = {"mortgage": 1.0, "credit_card": 1.0, "savings": 1.0, "leaving": 1.0}
+            bought = {"mortgage": False, "credit_card": False, "savings": False}
+            context = {"interest": {**interest, "card_problem": 0.0}, "bought": bought}
             for n in range(customers):
                 ov.decisions.decide(f"userId:b{n}", "web", context)
             now = ov.reports.period()[1]
