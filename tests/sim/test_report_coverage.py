@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import pytest
-
 from bench.coverage import costs_from_catalog, trial
 
 
