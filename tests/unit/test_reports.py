@@ -77,7 +77,7 @@ def test_lift_against_the_holdout_is_by_channel_or_segment_not_by_action() -> No
     log = synthetic_log(50_000, seed=5)
     rows = reports.lift_report(log, by="channel", against="holdout")
     assert {r.key for r in rows} == set(log.channels)
-    first = log.first_decisions()  # customers, each counted once, from its first decision
+    first = log.first_decisions  # customers, each counted once, from its first decision
     assert sum(r.treated_n + r.control_n for r in rows if r.outcome == "revenue") == first.size
     for r in rows:
         held = (log.group[first] == HOLDOUT) & (log.channel[first] == log.channels.index(r.key))

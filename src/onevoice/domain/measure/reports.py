@@ -252,7 +252,7 @@ def _arms(log: DecisionLog, against: str) -> tuple[NDArray[np.bool_], NDArray[np
         return full & (log.group == TREATED), full & (log.group == CONTROL)
     if against == "holdout":
         first = np.zeros(len(log), dtype=bool)
-        first[log.first_decisions()] = True
+        first[log.first_decisions] = True
         held = log.group == HOLDOUT
         return first & ~held, first & held
     raise InvalidInput(f"against must be control or holdout, not {against!r}", field="against")
