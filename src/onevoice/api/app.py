@@ -25,6 +25,8 @@ and keeps one live profile.
 * **Profiles** — `GET /v1/profiles/{type}:{value}` with `Authorization: Bearer <server key>`.
 * **Decide** — `POST /v1/decide` and `POST /v1/responses` with a server key.
 * **Actions** — the catalog, `GET/PUT /v1/actions/{id}` with an admin key.
+* **Reports** — lift, ROI, budget, respect and components, `GET /v1/reports/{kind}` with a
+  server key: JSON rows with estimate, lower and upper for charts.
 * **Admin** — keys per source, with an admin key.
 
 Every error is `{"error": {"code", "message", "field"}}`.
