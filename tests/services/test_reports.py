@@ -11,7 +11,7 @@ import pytest
 from onevoice.bootstrap import Onevoice, bootstrap
 from onevoice.config import Settings
 from onevoice.domain.errors import InvalidInput
-from onevoice.domain.measure.decision_log import CONTROL, TREATED
+from onevoice.domain.measure.decision_log import CONTROL, HOLDOUT, TREATED
 from tests.conftest import FakeClock
 
 OFFER: dict[str, Any] = {
@@ -95,3 +95,30 @@ def test_a_period_that_ends_before_it_starts_is_refused(world: tuple[Onevoice, F
         ov.reports.lift(clock.now, clock.now - timedelta(days=1))
     assert error.value.field == "since"
     assert ov.reports.lift() == []  # nothing decided yet: no rows, no error
+
+
+def test_the_log_knows_the_holdout_and_the_component_arms(database_url: str) -> None:
+    clock = FakeClock()
+    start = clock.now
+    settings = Settings(database_url=database_url, secret_key="test-secret", holdout_share=0.5,
+                        control_share=0.0, component_share=0.1)  # fmt: skip
+    ov = bootstrap(settings, clock=clock)
+    try:
+        ov.actions.load({"actions": [OFFER]})
+        people = [f"h{n}" for n in range(60)]
+        _collect(ov, [{"type": "identify", "userId": u, "traits": {"consent": {"marketing": {
+            "*": True}}}} for u in people])  # fmt: skip
+        clock.now += timedelta(hours=1)
+        decided = []
+        for u in people:  # a second apart: the log comes in time order
+            clock.now += timedelta(seconds=1)
+            decided.append(ov.decisions.decide(f"userId:{u}", "web").decision)
+        log = ov.reports.log(start, clock.now + timedelta(seconds=1))
+    finally:
+        ov.close()
+    held = [d.holdout for d in decided]
+    assert [bool(g == HOLDOUT) for g in log.group] == held and 0 < sum(held) < len(held)
+    arms = [d.component for d in decided]
+    assert set(log.components) == {a for a in arms if a}
+    logged = [log.components[c - 1] if c else None for c in log.component]
+    assert logged == arms

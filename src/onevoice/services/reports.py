@@ -31,7 +31,7 @@ from onevoice.domain.measure.decision_log import (
 )
 from onevoice.domain.profiles import ProfileRules
 from onevoice.services.clock import Clock
-from onevoice.services.ports import DecisionRecord, Store
+from onevoice.services.ports import DecisionFact, Store
 
 DEFAULT_PERIOD = timedelta(days=28)
 MAX_PERIOD = timedelta(days=3660)
@@ -71,7 +71,7 @@ class Reports:
     def log(self, since: datetime | None = None, until: datetime | None = None) -> DecisionLog:
         """The decisions of ``[since, until)`` as columns, with what followed each."""
         since, until = self.period(since, until)
-        records = self._store.decisions_between(since, until)
+        records = self._store.decision_facts_between(since, until)
         catalog = self._catalog()
         responses = self._store.responses_between(since, until + self._attribution)
         unsubscribed = {d for d, _a, o in responses if o == "unsubscribe"}
@@ -94,11 +94,10 @@ class Reports:
         """Each customer's order times (seconds) and values, sorted by time."""
         found: dict[str, list[tuple[float, float]]] = defaultdict(list)
         known = {s for s in subjects if not s.startswith("ref:")}
-        for profile_id, event in self._store.track_events_of(known, since, until):
-            if event.name in self._rules.order_events:
-                found[profile_id].append(
-                    (event.timestamp.timestamp(), self._value(event.properties))
-                )
+        for profile_id, at, properties in self._store.orders_of(
+            known, self._rules.order_events, since, until
+        ):
+            found[profile_id].append((at.timestamp(), self._value(properties)))
         result = {}
         for subject, items in found.items():
             items.sort()
@@ -147,7 +146,7 @@ class Reports:
 
 
 def build_log(
-    records: Sequence[DecisionRecord],
+    records: Sequence[DecisionFact],
     catalog: Catalog,
     orders: Mapping[str, tuple[list[float], list[float]]],
     unsubscribed: set[str],
@@ -186,25 +185,23 @@ def build_log(
     end = until.timestamp()
     window = attribution.total_seconds()
     for k, record in enumerate(records):
-        body = record.body
         at = record.at.timestamp()
         cols["subject"][k] = code("subject", record.subject)
         cols["at"][k] = at
         cols["channel"][k] = code("channel", record.channel)
-        cols["segment"][k] = code("segment", _segment(body))
-        arm = body.get("component")
-        cols["component"][k] = code("component", arm) + 1 if isinstance(arm, str) else 0
+        cols["segment"][k] = code("segment", record.lifecycle or UNKNOWN_SEGMENT)
+        arm = record.component
+        cols["component"][k] = code("component", arm) + 1 if arm else 0
         shown = [a for a, purpose in record.chosen if purpose == MARKETING]
-        withheld = [c["action_id"] for c in body.get("candidates", ()) if c.get("control")]
         if shown:
             cols["group"][k] = TREATED
             cols["action"][k] = code("action", shown[0])
             action = actions.get(shown[0])
             cols["cost"][k] = action.cost(record.channel) if action is not None else 0.0
-        elif withheld:
+        elif record.withheld:
             cols["group"][k] = CONTROL
-            cols["action"][k] = code("action", withheld[0])
-        elif body.get("holdout"):
+            cols["action"][k] = code("action", record.withheld)
+        elif record.holdout:
             cols["group"][k] = HOLDOUT
         times, values = orders.get(record.subject, ((), ()))
         if times:
@@ -240,11 +237,3 @@ def _extra(programs: list[str]) -> int:
     if NO_PROGRAM not in programs:
         programs.append(NO_PROGRAM)
     return programs.index(NO_PROGRAM)
-
-
-def _segment(body: Mapping[str, Any]) -> str:
-    """The customer's lifecycle stage at the decision, as the learner saw it."""
-    for name in body.get("features", {}):
-        if isinstance(name, str) and name.startswith("lifecycle="):
-            return name.partition("=")[2]
-    return UNKNOWN_SEGMENT
