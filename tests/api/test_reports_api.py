@@ -85,3 +85,13 @@ def test_bad_parameters_are_json_errors_naming_the_field(served: LiveServer) -> 
 
 def test_reports_need_a_server_key(served: LiveServer) -> None:
     assert get(served, "/v1/reports/lift", key=served.write_key).status_code == 401
+
+
+def test_decide_says_which_component_arm_decided(served: LiveServer) -> None:
+    answer = httpx.post(
+        f"{served.url}/v1/decide",
+        headers={"Authorization": f"Bearer {served.server_key}"},
+        json={"customer": "userId:a1", "channel": "web"},
+        timeout=30,
+    )
+    assert answer.status_code == 200 and answer.json()["component"] is None  # arms are off
