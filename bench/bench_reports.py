@@ -7,6 +7,7 @@ timed; a second row reads a real decision log out of SQLite (decisions made by t
 decide path) into columns, the step the API and CLI add before the same computation.
 
 ``coverage``: see :mod:`bench.coverage` (slow: it runs the simulator many times).
+``ope-sim``: off-policy estimates against the evaluated policy's value, :mod:`bench.ope_sim`.
 """
 
 from __future__ import annotations
@@ -109,7 +110,14 @@ def bench_coverage(options: dict[str, Any]) -> list[Row]:
     return coverage_rows(quick=bool(options.get("quick")))
 
 
+def bench_ope_sim(options: dict[str, Any]) -> list[Row]:
+    from bench.ope_sim import ope_rows
+
+    return ope_rows(quick=bool(options.get("quick")))
+
+
 SUITES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "reports": bench_reports,
     "coverage": bench_coverage,
+    "ope-sim": bench_ope_sim,
 }

@@ -131,10 +131,10 @@ class Settings:
                 f"arms are {', '.join(COMPONENTS)}",
                 field="ONEVOICE_COMPONENT_ARMS",
             )
-        if not 0.0 <= self.component_share * len(arms) <= 0.5:
+        if not 0.0 <= self.component_share * len(arms) <= 1.0:
             raise InvalidInput(
-                "ONEVOICE_COMPONENT_SHARE is per arm and all arms together may take at most "
-                "half of the decisions",
+                "ONEVOICE_COMPONENT_SHARE is per arm: all arms together take at most every "
+                "decision",
                 field="ONEVOICE_COMPONENT_SHARE",
             )
         return arms

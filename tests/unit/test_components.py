@@ -92,5 +92,5 @@ def test_settings_refuse_unknown_arms_and_shares_that_do_not_fit() -> None:
         Settings(component_arms="random_action,guesswork").arbitration()
     assert error.value.field == "ONEVOICE_COMPONENT_ARMS"
     with pytest.raises(InvalidInput) as error:
-        Settings(component_share=0.2).arbitration()
+        Settings(component_share=0.3).arbitration()
     assert error.value.field == "ONEVOICE_COMPONENT_SHARE"
