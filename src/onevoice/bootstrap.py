@@ -31,6 +31,7 @@ from onevoice.services.ports import Store
 from onevoice.services.processing import BackgroundProcessor, Processor
 from onevoice.services.profiles import Profiles
 from onevoice.services.ratelimit import RateLimiter
+from onevoice.services.reports import Reports
 from onevoice.services.tombstones import Tombstones
 from onevoice.store import open_store
 
@@ -55,6 +56,7 @@ class Onevoice:
     me: Me
     me_tokens: MeTokens
     limiter: RateLimiter
+    reports: Reports
 
     def close(self) -> None:
         self.background.stop()
@@ -156,6 +158,13 @@ def bootstrap(
         Me(store, profiles, decisions, clock),
         MeTokens(secret, clock, ttl=timedelta(minutes=settings.me_token_minutes)),
         limiter,
+        Reports(
+            store,
+            lambda: decisions.catalog,
+            clock,
+            rules=settings.profile_rules(),
+            attribution=timedelta(days=settings.attribution_days),
+        ),
     )
 
 

@@ -18,6 +18,7 @@ from onevoice.importing_cli import import_command
 from onevoice.intent_cli import evaluate_group, intents, train
 from onevoice.journeys_cli import journeys
 from onevoice.measure_cli import lift_command, ope
+from onevoice.report_cli import report_command
 from onevoice.respect_cli import erase, privacy
 from onevoice.sim.cli import simulate
 
@@ -239,6 +240,7 @@ main.add_command(train)
 main.add_command(evaluate_group)
 main.add_command(erase)
 main.add_command(privacy)
+main.add_command(report_command)
 
 if __name__ == "__main__":
     main()

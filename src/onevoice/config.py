@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import time, timedelta
 
-from onevoice.domain.decide import Arbitration
+from onevoice.domain.decide import COMPONENTS, Arbitration
 from onevoice.domain.errors import InvalidInput
 from onevoice.domain.identity import IdentityRules
 from onevoice.domain.policy import Policy
@@ -60,6 +60,9 @@ class Settings:
     max_traits: int = 200
     erase_scrub: str = "full"
     previous_secret_keys: str = ""
+    component_share: float = 0.0
+    component_arms: str = "random_action,propensity_only,no_fatigue,no_intent"
+    attribution_days: float = 7.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -126,7 +129,27 @@ class Settings:
             explore_share=self.explore_share,
             propensity_draws=max(1, self.propensity_draws),
             fatigue_cost=self.fatigue_cost,
+            component_share=self.component_share,
+            components=self._component_arms(),
         )
+
+    def _component_arms(self) -> tuple[str, ...]:
+        """The component-experiment arms (issue 7): known names, a share that fits."""
+        arms = tuple(_split(self.component_arms))
+        unknown = sorted(set(arms) - set(COMPONENTS))
+        if unknown:
+            raise InvalidInput(
+                f"ONEVOICE_COMPONENT_ARMS: unknown arm {unknown[0]!r}; "
+                f"arms are {', '.join(COMPONENTS)}",
+                field="ONEVOICE_COMPONENT_ARMS",
+            )
+        if not 0.0 <= self.component_share * len(arms) <= 1.0:
+            raise InvalidInput(
+                "ONEVOICE_COMPONENT_SHARE is per arm: all arms together take at most every "
+                "decision",
+                field="ONEVOICE_COMPONENT_SHARE",
+            )
+        return arms
 
     def profile_rules(self) -> ProfileRules:
         return ProfileRules(
@@ -204,4 +227,10 @@ DOCS: dict[str, str] = {
     "truncates its WAL",
     "previous_secret_keys": "keys used before `onevoice privacy rotate-secret` (comma-separated): "
     "tombstones and old decision subjects made with them still count",
+    "component_share": "share of decisions given to *each* component-experiment arm (0: "
+    "off; e.g. 0.02), which switches one part of the engine off to measure its lift",
+    "component_arms": "the component-experiment arms: `random_action`, `propensity_only`, "
+    "`no_fatigue`, `no_intent`",
+    "attribution_days": "days after a decision in which the customer's orders count as its "
+    "outcome (lift, ROI and budget reports)",
 }

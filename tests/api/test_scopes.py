@@ -46,6 +46,10 @@ SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/v1/journeys/conformance"): SERVER,
     ("GET", "/v1/intents"): SERVER,
     ("PUT", "/v1/intents"): ADMIN,
+    **{
+        ("GET", f"/v1/reports/{k}"): SERVER
+        for k in ("lift", "roi", "budget", "respect", "components")
+    },
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,

@@ -152,3 +152,25 @@ def test_durations_read_as_seconds_or_with_a_unit(text: object, seconds: int) ->
 
 def test_the_docstring_examples_run() -> None:
     assert doctest.testmod(onevoice.domain.actions).failed == 0
+
+
+def test_an_action_names_its_program_and_keeps_it_through_a_round_trip() -> None:
+    catalog = parse_catalog(_catalog(_action(program="mortgages")), ENGINE)
+    action = catalog["mortgage-review"]
+    assert action.program == "mortgages"
+    assert parse_catalog(_catalog(action.to_dict()), ENGINE)["mortgage-review"].program == (
+        "mortgages"
+    )
+    assert parse_catalog(_catalog(_action()), ENGINE)["mortgage-review"].program == ""
+    for bad in ("two words", 7):
+        with pytest.raises(InvalidInput) as caught:
+            parse_catalog(_catalog(_action(program=bad)), ENGINE)
+        assert caught.value.field == "actions[0].program"
+
+
+def test_every_harbour_bank_action_belongs_to_a_program() -> None:
+    from onevoice.sim.policies.onevoice import harbour_bank_catalog
+
+    catalog = parse_catalog(harbour_bank_catalog(), ENGINE)
+    assert all(action.program for action in catalog)
+    assert {a.program for a in catalog} >= {"mortgages", "cards", "savings", "retention"}

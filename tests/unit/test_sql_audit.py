@@ -22,6 +22,8 @@ ALLOWED = {
     "self._synchronous": "checked against OFF, NORMAL, FULL, EXTRA",
     "name.replace(chr(39), '')": "a packaged migration file name",
     "'FULL ' if thorough else ''": "a line of the erasure report, not SQL",
+    "properties": "a constant JSON expression per SQL dialect (sql_reports._PROPERTIES)",
+    "event": "a constant JSON expression per SQL dialect (sql_reports.orders_of)",
 }
 SQL_WORDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "VACUUM", "PRAGMA", "WHERE", "VALUES")
 

@@ -18,6 +18,7 @@ from onevoice.api.limits import RateLimits
 from onevoice.api.responses import Json
 from onevoice.api.routes import actions, admin, collect, decide, intents, me, privacy, profiles
 from onevoice.api.routes import journeys as journey_routes
+from onevoice.api.routes import reports as report_routes
 from onevoice.bootstrap import Onevoice
 
 DESCRIPTION = """
@@ -29,6 +30,8 @@ and keeps one live profile.
 * **Profiles** — `GET /v1/profiles/{type}:{value}` with `Authorization: Bearer <server key>`.
 * **Decide** — `POST /v1/decide` and `POST /v1/responses` with a server key.
 * **Actions** — the catalog, `GET/PUT /v1/actions/{id}` with an admin key.
+* **Reports** — lift, ROI, budget, respect and components, `GET /v1/reports/{kind}` with a
+  server key: JSON rows with estimate, lower and upper for charts.
 * **Admin** — keys per source, with an admin key.
 * **Privacy** — `DELETE /v1/profiles/{type}:{value}` erases a person (admin key) and returns
   the erasure report; `GET /v1/audit` (admin); `POST /v1/me/tokens` mints a customer token
@@ -88,6 +91,7 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     app.include_router(intents.router(ov))
     app.include_router(privacy.router(ov))
     app.include_router(me.router(ov))
+    app.include_router(report_routes.router(ov))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -77,6 +77,7 @@ _FIELDS = frozenset(
         "eligibility",
         "paused",
         "tags",
+        "program",
     }
 )
 
@@ -113,6 +114,8 @@ class Action:
     eligibility: str = ""
     paused: bool = False
     tags: tuple[str, ...] = ()
+    #: the named group of actions it belongs to, for lift and ROI per program ("" for none)
+    program: str = ""
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -154,6 +157,7 @@ class Action:
             "eligibility": self.eligibility,
             "paused": self.paused,
             "tags": list(self.tags),
+            "program": self.program,
         }
         return record
 
@@ -271,7 +275,16 @@ def parse_action(raw: object, *, where: str = "action") -> Action:
         eligibility=eligibility.strip(),
         paused=paused,
         tags=_tags(raw.get("tags", []), f"{where}.tags"),
+        program=_program(raw.get("program", ""), f"{where}.program"),
     )
+
+
+def _program(value: object, field_name: str) -> str:
+    if not isinstance(value, str) or (value and not _ID.match(value)):
+        raise InvalidInput(
+            "program must be 1-128 letters, digits, '_', '.', ':' or '-'", field=field_name
+        )
+    return value
 
 
 def parse_duration(value: object, field_name: str) -> timedelta:

@@ -28,6 +28,16 @@ the same decision always gets the same answer. Randomness comes only from that s
 For ``k > 1`` the propensity is that of the first slot shown; when the control withheld
 the actions ranked above it, the path "those were picked and withheld" is added, taking
 this decision's order of the rest as given (exact when the ranking did not explore).
+
+**Component experiments.** A share ``component_share`` of decisions *per arm* (outside the
+universal holdout; chosen by a hash of the decision id) switches off one part of the
+engine, so that the part's lift is measured live against the full engine
+(:data:`COMPONENTS`): ``random_action`` picks a random eligible action instead of the best
+(and acts even when "no action" would have won), ``propensity_only`` ranks by P(positive)
+alone without value, weight, contact cost and fatigue, ``no_fatigue`` drops the fatigue
+risk, ``no_intent`` drops every learner feature named ``intent…`` and the strong intents
+that keep a conversation open. The arm is logged with the decision (``Decision.component``)
+and the propensity is the one *within* the arm.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ import hashlib
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from onevoice.domain.actions import MARKETING, Action, Catalog, Treatment
@@ -59,6 +69,16 @@ from onevoice.domain.policy import (
 )
 
 NO_ACTION = "no_action"
+#: The component-experiment arms, each switching off one part of arbitration.
+COMPONENTS = ("random_action", "propensity_only", "no_fatigue", "no_intent")
+_ARM_STORY = {
+    "random_action": "a random eligible action instead of the best",
+    "propensity_only": "ranked by propensity alone",
+    "no_fatigue": "no fatigue cost",
+    "no_intent": "no intent features",
+}
+#: Learner features with names starting so are intent features (dropped by ``no_intent``).
+INTENT_FEATURE_PREFIX = "intent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +91,8 @@ class Arbitration:
     explore_share: float = 1.0
     propensity_draws: int = 200
     fatigue_cost: float = 0.05
+    component_share: float = 0.0
+    components: tuple[str, ...] = COMPONENTS
 
 
 DEFAULT_ARBITRATION = Arbitration()
@@ -151,6 +173,7 @@ class Decision:
     model_version: str
     errors: tuple[ExpressionFailure, ...] = ()
     honoured: str | None = None
+    component: str | None = None
 
     @property
     def action_ids(self) -> tuple[str, ...]:
@@ -165,6 +188,23 @@ def in_holdout(customer_key: str, share: float, salt: str = "onevoice-holdout") 
     """
     digest = hashlib.sha256(f"{salt}:{customer_key}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def component_arm(decision_id: str, share: float, arms: Sequence[str]) -> str | None:
+    """The component-experiment arm of a decision, or None for the full engine: each arm
+    takes ``share`` of decisions, by a hash of the id (independent of every other draw).
+
+    >>> component_arm("d-1", 0.0, COMPONENTS) is None
+    True
+    >>> component_arm("d-1", 0.25, COMPONENTS) in COMPONENTS
+    True
+    """
+    if share <= 0 or not arms:
+        return None
+    digest = hashlib.sha256(f"component:{decision_id}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    slot = int(u / share)
+    return arms[slot] if slot < len(arms) else None
 
 
 def seed_of(decision_id: str) -> int:
@@ -184,6 +224,17 @@ def decide(
 ) -> Decision:
     """Choose up to ``request.k`` actions for one customer on one channel."""
     holdout = in_holdout(request.customer_key, settings.holdout_share, settings.holdout_salt)
+    arm = (
+        None
+        if holdout
+        else component_arm(request.decision_id, settings.component_share, settings.components)
+    )
+    if arm == "no_intent":
+        strong_intents = frozenset()
+        features = {
+            k: v for k, v in request.features.items() if not k.startswith(INTENT_FEATURE_PREFIX)
+        }
+        request = replace(request, features=features)
     voice = one_voice(
         conversation, request.channel, request.now, catalog, strong_intents=strong_intents
     )
@@ -208,18 +259,30 @@ def decide(
         else:
             eligible.append(action)
     if not eligible:
-        return _nothing(
-            request, learner, candidates, errors, holdout, _why_none(request, candidates, holdout)
+        return replace(
+            _nothing(
+                request,
+                learner,
+                candidates,
+                errors,
+                holdout,
+                _why_none(request, candidates, holdout),
+            ),
+            component=arm,
         )
 
     rng = random.Random(seed_of(request.decision_id))
     risk = (
-        settings.fatigue_cost
+        0.0
+        if arm == "no_fatigue"
+        else settings.fatigue_cost
         * policy.points(request.channel)
         * (1.0 + fatigue(request.history, request.now, policy))
     )
     gains = [a.value * a.weight for a in eligible]
     costs = [a.cost(request.channel) + risk for a in eligible]
+    if arm == "propensity_only":
+        gains, costs = [1.0] * len(eligible), [0.0] * len(eligible)
     drawn = thompson(
         learner,
         [a.id for a in eligible],
@@ -238,6 +301,12 @@ def decide(
 
     ranked = sorted(range(len(eligible)), key=lambda n: scores[n], reverse=True)
     picked = [n for n in ranked[: max(1, request.k)] if scores[n] > 0]
+    if arm == "random_action":
+        ranked = random.Random(seed_of(f"random:{request.decision_id}")).sample(
+            range(len(eligible)), len(eligible)
+        )
+        picked = ranked[: max(1, request.k)]
+        selected = {n: 1.0 / len(eligible) for n in range(len(eligible))}
     withheld = {
         n
         for n in picked
@@ -300,6 +369,8 @@ def decide(
             )
         if holdout:
             reasons = (*reasons, "universal holdout: no marketing for this customer")
+    if arm is not None:
+        reasons = (*reasons, f"component experiment: {_ARM_STORY[arm]}")
     return Decision(
         decision_id=request.decision_id,
         channel=request.channel,
@@ -313,6 +384,7 @@ def decide(
         propensity=min(1.0, propensity),
         model_version=learner.version,
         errors=tuple(errors),
+        component=arm,
     )
 
 

@@ -455,6 +455,7 @@ def _record(
         "model_version": decision.model_version,
         "errors": [{"action_id": e.action_id, "message": e.message} for e in decision.errors],
         "honoured": decision.honoured,
+        "component": decision.component,
     }
     return DecisionRecord(
         decision.decision_id, subject, decision.channel, decision.at, chosen, conversation, body

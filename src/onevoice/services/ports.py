@@ -252,6 +252,40 @@ class Store(Protocol):
         means rewriting whole tables); say what was done."""
         ...
 
+    # measuring: the decision log over a period and what followed
+    def decision_facts_between(self, since: datetime, until: datetime) -> list[DecisionFact]:
+        """What the reports read of each decision made in the period, in time order."""
+        ...
+
+    def responses_between(self, since: datetime, until: datetime) -> list[tuple[str, str, str]]:
+        """(decision id, action id, outcome) of the responses recorded in the period."""
+        ...
+
+    def orders_of(
+        self, profile_ids: Collection[str], names: Collection[str], since: datetime,
+        until: datetime,
+    ) -> list[tuple[str, datetime, dict[str, Any]]]:  # fmt: skip
+        """(profile id, time, properties) of these people's track events named ``names``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionFact:
+    """The few fields of a logged decision the reports read (the store extracts them from
+    the body, so a report never parses whole decisions): the chosen (action, purpose)
+    pairs, whether the customer was in the holdout, the action a random control withheld,
+    the component-experiment arm and the customer's lifecycle stage."""
+
+    decision_id: str
+    subject: str
+    channel: str
+    at: datetime
+    chosen: tuple[tuple[str, str], ...]
+    holdout: bool
+    withheld: str | None
+    component: str | None
+    lifecycle: str | None
+
 
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:

@@ -29,6 +29,7 @@ from onevoice.services.ports import (
 from onevoice.store.sql_decisions import DecisionsSql
 from onevoice.store.sql_intents import IntentsSql
 from onevoice.store.sql_journeys import JourneysSql
+from onevoice.store.sql_reports import ReportsSql
 from onevoice.store.sql_respect import RespectSql
 
 _CHUNK = 500
@@ -58,7 +59,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql):
+class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql):
     """The shared implementation of the ``Store`` port."""
 
     backend = "sql"

@@ -52,6 +52,7 @@ def decided_json(decided: Decided) -> dict[str, Any]:
         "reasons": list(d.reasons),
         "holdout": d.holdout,
         "control": d.control,
+        "component": d.component,
         "conversation": d.honoured,
         "propensity": d.propensity,
         "model_version": d.model_version,
