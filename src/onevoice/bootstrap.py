@@ -7,7 +7,7 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache, partial
 
 from onevoice.config import Settings
@@ -17,11 +17,13 @@ from onevoice.domain.identifiers import match_key
 from onevoice.domain.learning.beta import BetaBernoulli
 from onevoice.domain.learning.logistic import BayesianLogistic
 from onevoice.expressions.cel import CelEngine
+from onevoice.fleet import Fleet, open_fleet
 from onevoice.services.actions import Actions
 from onevoice.services.clock import Clock, utc_now
 from onevoice.services.collect import Collector
 from onevoice.services.decisions import LEARNER_NAME, Decisions
 from onevoice.services.keys import Keys
+from onevoice.services.model_sync import ModelSync
 from onevoice.services.ports import Store
 from onevoice.services.processing import BackgroundProcessor, Processor
 from onevoice.services.profiles import Profiles
@@ -41,9 +43,11 @@ class Onevoice:
     keys: Keys
     actions: Actions
     decisions: Decisions
+    fleet: Fleet = field(default_factory=Fleet)
 
     def close(self) -> None:
         self.background.stop()
+        self.fleet.close()
         self.store.close()
 
 
@@ -82,19 +86,33 @@ def bootstrap(
         batch_size=settings.process_batch_size,
     )
     background = BackgroundProcessor(processor)
-    collector = Collector(store, clock, max_future=settings.max_future, on_append=background.notify)
+    try:
+        fleet = open_fleet(settings)
+    except BaseException:
+        store.close()
+        raise
+    streamed = fleet.publisher is not None  # workers process; reads see what they did
+    collector = Collector(
+        store,
+        clock,
+        max_future=settings.max_future,
+        on_append=_nothing if streamed else background.notify,
+        publish=fleet.publish if streamed else None,
+        on_stored=fleet.metrics.stored,
+    )
     profiles = Profiles(
         store,
         key_of,
         clock,
-        sync=background.sync,
+        sync=_nothing if streamed else background.sync,
         profile_rules=settings.profile_rules(),
         identity_rules=settings.identity_rules(),
         lock=processor.lock,
     )
     try:
-        decisions, actions = _deciding(settings, store, profiles, clock, new_id)
+        decisions, actions = _deciding(settings, store, profiles, clock, new_id, fleet)
     except BaseException:
+        fleet.close()
         store.close()
         raise
     return Onevoice(
@@ -107,6 +125,7 @@ def bootstrap(
         Keys(store, clock),
         actions,
         decisions,
+        fleet,
     )
 
 
@@ -116,6 +135,7 @@ def _deciding(
     profiles: Profiles,
     clock: Clock,
     new_id: Callable[[], str] | None,
+    fleet: Fleet,
 ) -> tuple[Decisions, Actions]:
     """The catalog and the learner as stored (models survive a restart), wired to decide."""
     state = store.load_learner(LEARNER_NAME)
@@ -141,10 +161,20 @@ def _deciding(
         window=settings.conversation_window,
         rules=settings.profile_rules(),
         new_id=new_id or _random_id,
+        shared=fleet.shared,
     )
+    decisions.on_shared_failure = fleet.metrics.shared_state_failures.inc
+    if fleet.shared is not None:
+        fleet.models = ModelSync(
+            decisions, settings.model_reload_seconds, on_reload=fleet.metrics.model_reloads.inc
+        )
     actions = Actions(store, engine, clock, on_change=decisions.use_catalog)
     decisions.use_catalog(actions.stored())
     return decisions, actions
+
+
+def _nothing() -> None:
+    return None
 
 
 def _random_id() -> str:

@@ -17,6 +17,7 @@ from onevoice.domain.errors import OnevoiceError
 from onevoice.importing_cli import import_command
 from onevoice.measure_cli import lift_command, ope
 from onevoice.sim.cli import simulate
+from onevoice.stream.cli import worker
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -228,6 +229,7 @@ main.add_command(simulate)
 main.add_command(actions)
 main.add_command(lift_command)
 main.add_command(ope)
+main.add_command(worker)
 
 if __name__ == "__main__":
     main()

@@ -48,6 +48,16 @@ class Settings:
     dismiss_cooldown_days: float = 14.0
     learner: str = "bayes-logistic"
     learner_prior_rate: float = 0.05
+    stream_url: str = ""
+    stream_prefix: str = "onevoice"
+    stream_partitions: int = 16
+    stream_dedupe_seconds: float = 120.0
+    redis_url: str = ""
+    redis_prefix: str = "onevoice"
+    lease_seconds: float = 10.0
+    model_reload_seconds: float = 2.0
+    log_format: str = "text"
+    metrics_port: int = 9100
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -174,4 +184,19 @@ DOCS: dict[str, str] = {
     "dismiss_cooldown_days": "days an action is not shown again after a dismissal",
     "learner": "the adaptive model: `bayes-logistic` (features) or `beta-bernoulli`",
     "learner_prior_rate": "the response rate every new action starts from",
+    "stream_url": "`nats://host:4222` (comma-separated for a cluster): collectors publish to "
+    "NATS JetStream and `onevoice worker`s process; empty: in-process",
+    "stream_prefix": "JetStream stream name and subject prefix (`<prefix>.events.<partition>`)",
+    "stream_partitions": "partitions of the event stream (by a hash of the customer); the most "
+    "workers that can share the work. Fixed once the stream exists",
+    "stream_dedupe_seconds": "JetStream duplicate window: a retried `messageId` inside it is "
+    "dropped by NATS (after it, by the database)",
+    "redis_url": "`redis://host:6379/0`: frequency caps, fatigue and open conversations shared "
+    "by every API replica; empty: from the database alone (one replica)",
+    "redis_prefix": "prefix of onevoice's Redis keys",
+    "lease_seconds": "how long a worker's claim on a partition lasts without renewal (a killed "
+    "worker's partitions move after this)",
+    "model_reload_seconds": "how often a replica checks the database for a newer model",
+    "log_format": "`text` or `json` (one JSON object per line, for log collectors)",
+    "metrics_port": "port of `onevoice worker`'s Prometheus `/metrics` (0: none)",
 }

@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from onevoice import __version__
 from onevoice.api import errors
 from onevoice.api.responses import Json
-from onevoice.api.routes import actions, admin, collect, decide, profiles
+from onevoice.api.routes import actions, admin, collect, decide, ops, profiles
 from onevoice.bootstrap import Onevoice
 
 DESCRIPTION = """
@@ -35,12 +35,14 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if run_processor:
+        processing = run_processor and ov.fleet.publisher is None  # else workers process
+        if processing:
             ov.background.start()
+        ov.fleet.start()
         try:
             yield
         finally:
-            if run_processor:
+            if processing:
                 ov.background.stop()
 
     app = FastAPI(
@@ -56,6 +58,7 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     app.include_router(admin.router(ov))
     app.include_router(decide.router(ov))
     app.include_router(actions.router(ov))
+    ops.install(app, ov)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

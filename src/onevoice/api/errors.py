@@ -18,6 +18,7 @@ from onevoice.domain.errors import (
     NotFound,
     OnevoiceError,
     Unauthorized,
+    Unavailable,
 )
 
 STATUS: dict[type[OnevoiceError], int] = {
@@ -28,6 +29,7 @@ STATUS: dict[type[OnevoiceError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Unavailable: 503,
 }
 
 

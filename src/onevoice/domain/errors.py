@@ -61,3 +61,9 @@ class InvalidInput(OnevoiceError):
     """Any other bad input: a file, an option, a body."""
 
     code = "invalid_input"
+
+
+class Unavailable(OnevoiceError):
+    """A server onevoice depends on (the event stream, Redis) did not answer; retry later."""
+
+    code = "unavailable"

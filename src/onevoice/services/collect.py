@@ -43,11 +43,15 @@ class Collector:
         *,
         max_future: timedelta = timedelta(hours=24),
         on_append: Callable[[], None] = lambda: None,
+        publish: Callable[[Sequence[Event]], int] | None = None,
+        on_stored: Callable[[int, int], None] = lambda new, duplicates: None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._max_future = max_future
         self._on_append = on_append
+        self._publish = publish  # stream mode: acknowledged by the stream, not the store
+        self._on_stored = on_stored
 
     def parse(
         self, raws: Sequence[object], *, source: str = "", default_type: str | None = None
@@ -76,9 +80,13 @@ class Collector:
         if not events:
             return 0, 0
         unique = list({e.message_id: e for e in events}.values())
-        inserted = self._store.append_events(unique)
+        if self._publish is not None:
+            inserted = self._publish(unique)
+        else:
+            inserted = self._store.append_events(unique)
         if inserted:
             self._on_append()
+        self._on_stored(inserted, len(events) - inserted)
         return inserted, len(events) - inserted
 
     def collect(

@@ -10,14 +10,16 @@ state is saved in the store so it survives a restart.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from onevoice.domain import learning
 from onevoice.domain import profiles as profile_rules
 from onevoice.domain.actions import EMPTY_CATALOG, TREATMENT_FIELDS, Catalog
 from onevoice.domain.conversation import DEFAULT_WINDOW, FINAL_OUTCOMES, Conversation
@@ -29,7 +31,7 @@ from onevoice.domain.decide import (
     Decision,
     decide,
 )
-from onevoice.domain.errors import InvalidInput, NotFound
+from onevoice.domain.errors import InvalidInput, NotFound, Unavailable
 from onevoice.domain.events import format_time
 from onevoice.domain.learning.base import Features, Learner, decision_reward
 from onevoice.domain.policy import DEFAULT_POLICY, OUTCOMES, Consent, ContactHistory, Policy
@@ -37,6 +39,15 @@ from onevoice.domain.profiles import ProfileRules, ProfileState
 from onevoice.services.clock import Clock
 from onevoice.services.ports import DecisionRecord, ResponseRecord, Store, StoredProfile
 from onevoice.services.profiles import Profiles
+from onevoice.services.shared_state import (
+    ADMIT_TRIES,
+    BLOCKED_REASON,
+    RACED_REASON,
+    SharedState,
+    SharedView,
+    merged,
+    without_marketing,
+)
 
 #: Channels on which the customer is present when the channel asks (not interrupted).
 INBOUND_CHANNELS = frozenset({"web", "app", "chat", "call_centre", "branch", "ivr", "social"})
@@ -84,6 +95,7 @@ class Decisions:
         window: timedelta = DEFAULT_WINDOW,
         rules: ProfileRules = ProfileRules(),
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        shared: SharedState | None = None,
     ) -> None:
         self._store = store
         self._profiles = profiles
@@ -96,6 +108,8 @@ class Decisions:
         self._rules = rules
         self._new_id = new_id
         self._lock = threading.Lock()
+        self._shared = shared
+        self.on_shared_failure: Callable[[], None] = lambda: None
 
     @property
     def catalog(self) -> Catalog:
@@ -116,8 +130,14 @@ class Decisions:
         channel: str,
         context: Mapping[str, Any] | None = None,
         k: int = 1,
+        *,
+        _attempt: int = 0,
     ) -> Decided:
-        """Choose up to ``k`` actions for ``customer`` (``type:value``) on ``channel``."""
+        """Choose up to ``k`` actions for ``customer`` (``type:value``) on ``channel``.
+
+        With shared state, a decision another replica overtook is decided again (up to
+        ``ADMIT_TRIES`` times); ``_attempt`` counts those rounds.
+        """
         context = _check_request(customer, channel, context, k)
         now = self._clock()
         stored = self._profile(customer)
@@ -134,6 +154,9 @@ class Decisions:
         log = self._store.contact_log(
             subject, now - max(_HISTORY, self._policy.complaint_cooldown), now - self._window
         )
+        view, blocked = self._shared_view(subject, now, _attempt)
+        if view is not None:
+            log = merged(log, view)
         conversation = None
         if log.conversation is not None and log.conversation.chosen:
             opened = log.conversation
@@ -166,15 +189,45 @@ class Decisions:
         )
         with self._lock:
             decision = decide(
-                self._catalog,
+                without_marketing(self._catalog) if blocked else self._catalog,
                 request,
                 self._learner,
                 policy=self._policy,
                 settings=self._arbitration,
                 conversation=conversation,
             )
-        self._store.add_decision(_record(decision, subject, context, k, features))
+        if blocked:
+            decision = replace(decision, reasons=(blocked, *decision.reasons))
+        record = _record(decision, subject, context, k, features)
+        if view is not None and record.chosen and not self._admitted(subject, view, record):
+            return self.decide(customer, channel, context, k, _attempt=_attempt + 1)
+        self._store.add_decision(record)
         return Decided(decision, subject, customer)
+
+    def _shared_view(
+        self, subject: str, now: datetime, attempt: int
+    ) -> tuple[SharedView | None, str]:
+        """The customer's shared state, or why marketing is blocked without it."""
+        if self._shared is None:
+            return None, ""
+        if attempt >= ADMIT_TRIES:
+            return None, RACED_REASON
+        try:
+            return self._shared.read(
+                subject, now - max(_HISTORY, self._policy.complaint_cooldown)
+            ), ""
+        except Unavailable:
+            self.on_shared_failure()
+            return None, BLOCKED_REASON
+
+    def _admitted(self, subject: str, view: SharedView, record: DecisionRecord) -> bool:
+        """Whether the shared state took this decision's contacts (else: decide again)."""
+        assert self._shared is not None
+        try:
+            return self._shared.admit(subject, view, record, self._window)
+        except Unavailable:
+            self.on_shared_failure()
+            return False
 
     def _profile(self, customer: str) -> StoredProfile | None:
         try:
@@ -202,18 +255,19 @@ class Decisions:
             )
         now = self._clock()
         with self._lock:
-            recorded = self._store.add_response(
-                ResponseRecord(
-                    decision_id,
-                    action_id,
-                    outcome,
-                    record.subject,
-                    record.channel,
-                    record.conversation_id,
-                    None if value is None else float(value),
-                    now,
-                )
+            response = ResponseRecord(
+                decision_id,
+                action_id,
+                outcome,
+                record.subject,
+                record.channel,
+                record.conversation_id,
+                None if value is None else float(value),
+                now,
             )
+            recorded = self._store.add_response(response)
+            if recorded and self._shared is not None:
+                self._tell_shared(response)
             reward = None
             learned = False
             if recorded and outcome in FINAL_OUTCOMES:
@@ -222,10 +276,63 @@ class Decisions:
                     reward = decision_reward(outcomes)
                 if reward is not None:
                     features: Features = record.body.get("features", {})
-                    self._learner.learn_one(action_id, features, reward)
-                    self._store.save_learner(LEARNER_NAME, self._learner.to_state(), now)
+                    with self._model_turn():
+                        self._learner.learn_one(action_id, features, reward)
+                        self._store.save_learner(LEARNER_NAME, self._learner.to_state(), now)
                     learned = True
         return Responded(decision_id, action_id, outcome, recorded, learned, reward)
+
+    def _tell_shared(self, response: ResponseRecord) -> None:
+        assert self._shared is not None
+        try:
+            self._shared.responded(response, self._window)
+        except Unavailable:  # the database has it; the next decision reads it from there
+            self.on_shared_failure()
+
+    @contextlib.contextmanager
+    def _model_turn(self) -> Iterator[None]:
+        """Learn on the newest model and tell the other replicas (they reload it).
+
+        With shared state the model is locked across replicas, reloaded first if another
+        replica saved a newer one: no replica's update overwrites another's.
+        """
+        if self._shared is None:
+            yield
+            return
+        try:
+            turn = self._shared.model_turn(LEARNER_NAME)
+            newest = turn.__enter__()
+        except Unavailable:
+            self.on_shared_failure()
+            yield
+            return
+        try:
+            if newest is not None and newest != self._learner.version:
+                self.reload_learner()
+            yield
+            self._shared.model_saved(LEARNER_NAME, self._learner.version)
+        finally:
+            turn.__exit__(None, None, None)
+
+    def reload_learner(self) -> bool:
+        """Load the model saved in the store if it differs from the one in use."""
+        state = self._store.load_learner(LEARNER_NAME)
+        if state is None or state.get("kind") != self._learner.to_state().get("kind"):
+            return False
+        fresh = learning.load(state)
+        if fresh.version == self._learner.version:
+            return False
+        self._learner = fresh
+        return True
+
+    def newest_model(self) -> str | None:
+        """The version the replicas last saved (shared state), for reloads."""
+        if self._shared is None:
+            return None
+        try:
+            return self._shared.model_version(LEARNER_NAME)
+        except Unavailable:
+            return None
 
 
 def _check_request(

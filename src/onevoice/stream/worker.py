@@ -1,0 +1,207 @@
+"""``onevoice worker``: consume the partitions this worker holds, store, then acknowledge.
+
+For each held partition a durable pull consumer (``<prefix>_p<N>``) is read in stream
+order; a fetched batch is appended to the event log in one transaction (a ``messageId``
+already stored is ignored) and only then acknowledged — so a worker killed at any moment
+loses nothing (unacknowledged messages are redelivered to whoever holds the partition
+next) and counts nothing twice. The processor (identity and profiles) then files the
+appended events in log order; several workers' processors share the log safely, each batch
+claimed on commit. Stopping (SIGTERM) finishes the in-flight batches, acknowledges them,
+hands the partitions back and stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+import nats.errors
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from onevoice.bootstrap import Onevoice
+from onevoice.domain.events import Event
+from onevoice.ops.metrics import WorkerMetrics
+from onevoice.stream.leases import Leases
+from onevoice.stream.nats import connect, decode, ensure_stream
+from onevoice.stream.partitions import durable, subject
+
+log = logging.getLogger("onevoice.worker")
+
+
+@dataclass
+class _Partition:
+    number: int
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
+class Worker:
+    """One worker process: leases, one consumer task per held partition, the processor."""
+
+    def __init__(
+        self,
+        ov: Onevoice,
+        leases: Leases,
+        metrics: WorkerMetrics,
+        *,
+        url: str,
+        prefix: str,
+        dedupe_seconds: float = 120.0,
+        batch: int = 500,
+        tick: float = 1.0,
+        ack_wait: float = 30.0,
+    ) -> None:
+        self._ov = ov
+        self._leases = leases
+        self._metrics = metrics
+        self._url = url
+        self._prefix = prefix
+        self._dedupe = dedupe_seconds
+        self._batch = batch
+        self._tick = tick
+        self._ack_wait = ack_wait
+        self._held: dict[int, _Partition] = {}
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._stream = ""
+
+    @property
+    def held(self) -> list[int]:
+        return sorted(self._held)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._nc = await connect(self._url, name="onevoice-worker")
+        self._js = self._nc.jetstream(timeout=10)
+        self._stream = await ensure_stream(self._js, self._prefix, self._dedupe)
+        self._ov.background.start()
+        lag_task = asyncio.create_task(self._watch_lag(stop))
+        try:
+            while not stop.is_set():
+                await self._rebalance()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._tick)
+        finally:
+            log.info("stopping: finishing in-flight batches of %s", self.held)
+            await asyncio.gather(*(self._stop(p) for p in list(self._held)))
+            await asyncio.to_thread(self._leases.leave)
+            lag_task.cancel()
+            self._ov.background.stop()
+            await self._nc.drain()
+            log.info("stopped")
+
+    async def _rebalance(self) -> None:
+        try:
+            start, stop = await asyncio.to_thread(self._leases.tick, set(self._held))
+        except Exception:  # isolation point: a lease store hiccup keeps what is held
+            self._metrics.errors.labels("leases").inc()
+            log.exception("could not renew partition leases")
+            return
+        for number in sorted(stop):
+            await self._stop(number)
+        for number in sorted(start):
+            part = _Partition(number)
+            part.task = asyncio.create_task(self._consume(part))
+            self._held[number] = part
+            log.info("partition %d claimed", number)
+        self._metrics.partitions.set(len(self._held))
+
+    async def _stop(self, number: int) -> None:
+        part = self._held.pop(number, None)
+        if part is None:
+            return
+        part.stop.set()
+        if part.task is not None:
+            await part.task
+        await asyncio.to_thread(self._leases.release, number)
+        with contextlib.suppress(KeyError):
+            self._metrics.lag.remove(str(number))
+        log.info("partition %d handed back", number)
+
+    async def _consume(self, part: _Partition) -> None:
+        js = self._js
+        assert js is not None
+        config = ConsumerConfig(
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self._ack_wait,
+            max_ack_pending=self._batch * 4,
+        )
+        sub = await js.pull_subscribe(
+            subject(self._prefix, part.number),
+            durable=durable(self._prefix, part.number),
+            stream=self._stream,
+            config=config,
+        )
+        while not part.stop.is_set():
+            try:
+                messages = await sub.fetch(self._batch, timeout=0.5)
+            except nats.errors.TimeoutError:
+                continue
+            except Exception:  # isolation point: NATS restarting; the client reconnects
+                self._metrics.errors.labels("fetch").inc()
+                log.warning("fetch from partition %d failed; retrying", part.number)
+                await asyncio.sleep(0.5)
+                continue
+            started = time.perf_counter()
+            events: list[Event] = []
+            for message in messages:
+                try:
+                    events.append(decode(message.data))
+                except Exception:  # a message that is not an event can never succeed
+                    self._metrics.errors.labels("bad_message").inc()
+                    log.error("partition %d: dropping an undecodable message", part.number)
+                    await message.term()
+            try:
+                new = await asyncio.to_thread(self._append, events)
+            except Exception:  # isolation point: not stored, so not acknowledged: redelivered
+                self._metrics.errors.labels("store").inc()
+                log.exception(
+                    "partition %d: storing a batch failed; it will be redelivered", part.number
+                )
+                await asyncio.sleep(1.0)
+                continue
+            for message in messages:
+                await message.ack()
+            self._metrics.consumed.inc(len(events))
+            self._metrics.stored.inc(new)
+            self._metrics.duplicates.inc(len(events) - new)
+            self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        await sub.unsubscribe()
+
+    def _append(self, events: list[Event]) -> int:
+        if not events:
+            return 0
+        unique = list({e.message_id: e for e in events}.values())
+        new = self._ov.store.append_events(unique)
+        if new:
+            self._ov.background.notify()
+        return new
+
+    async def _watch_lag(self, stop: asyncio.Event) -> None:
+        """Messages waiting per held partition, and events waiting to be processed."""
+        js = self._js
+        assert js is not None
+        while not stop.is_set():
+            for number in list(self._held):
+                try:
+                    info = await js.consumer_info(self._stream, durable(self._prefix, number))
+                    waiting = (info.num_pending or 0) + (info.num_ack_pending or 0)
+                    self._metrics.lag.labels(str(number)).set(waiting)
+                except Exception:  # lag is best effort; the next round tries again
+                    continue
+            try:
+                backlog = await asyncio.to_thread(self._backlog)
+                self._metrics.backlog.set(backlog)
+            except Exception:  # same
+                pass
+            await asyncio.sleep(2.0)
+
+    def _backlog(self) -> int:
+        from onevoice.services.processing import CURSOR
+
+        return max(0, self._ov.store.last_seq() - self._ov.store.cursor(CURSOR))
