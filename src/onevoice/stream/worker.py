@@ -54,7 +54,7 @@ class Worker:
         dedupe_seconds: float = 120.0,
         batch: int = 500,
         tick: float = 1.0,
-        ack_wait: float = 30.0,
+        ack_wait: float = 10.0,
     ) -> None:
         self._ov = ov
         self._leases = leases
@@ -202,6 +202,6 @@ class Worker:
             await asyncio.sleep(2.0)
 
     def _backlog(self) -> int:
-        from onevoice.services.processing import CURSOR
-
-        return max(0, self._ov.store.last_seq() - self._ov.store.cursor(CURSOR))
+        """The span of the log from the oldest unprocessed event to the newest."""
+        oldest = self._ov.store.read_events(0, 1)
+        return 0 if not oldest else self._ov.store.last_seq() - oldest[0][0] + 1
