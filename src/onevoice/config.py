@@ -192,11 +192,12 @@ DOCS: dict[str, str] = {
     "stream_dedupe_seconds": "JetStream duplicate window: a retried `messageId` inside it is "
     "dropped by NATS (after it, by the database)",
     "redis_url": "`redis://host:6379/0`: frequency caps, fatigue and open conversations shared "
-    "by every API replica; empty: from the database alone (one replica)",
+    "by every API replica, and the workers' partition leases; empty: from the database alone "
+    "(one replica)",
     "redis_prefix": "prefix of onevoice's Redis keys",
     "lease_seconds": "how long a worker's claim on a partition lasts without renewal (a killed "
     "worker's partitions move after this)",
-    "model_reload_seconds": "how often a replica checks the database for a newer model",
+    "model_reload_seconds": "how often a replica checks for a newer model saved by another",
     "log_format": "`text` or `json` (one JSON object per line, for log collectors)",
     "metrics_port": "port of `onevoice worker`'s Prometheus `/metrics` (0: none)",
 }

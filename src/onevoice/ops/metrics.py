@@ -53,6 +53,11 @@ class WorkerMetrics:
             "onevoice_worker_consumed", "messages read from the stream", registry=r
         )
         self.stored = Counter("onevoice_worker_stored", "events appended to the log", registry=r)
+        self.processed = Counter(
+            "onevoice_worker_processed",
+            "events filed under people (identity, profiles)",
+            registry=r,
+        )
         self.duplicates = Counter(
             "onevoice_worker_duplicates", "redelivered events already stored", registry=r
         )

@@ -1,11 +1,14 @@
 """Sharing the partitions out among workers: leases in Redis.
 
-Each worker heartbeats into a sorted set of live workers and holds at most its fair share
-(``ceil(partitions / live workers)``) of partition leases — ``SET … NX PX`` keys renewed
-while it works. A new worker makes the others' share smaller: they hand partitions back
-(after finishing their in-flight batch) and the newcomer picks them up. A killed worker's
-leases expire after ``ttl``; a paused one that lost its lease stops consuming it. Even
-when two workers briefly overlap, an event is stored once (its ``messageId`` is unique).
+Each worker heartbeats into a sorted set of live workers and holds at most its fair
+share (``ceil(partitions / live workers)``) of partition leases — ``SET … NX PX`` keys
+renewed while it works. One more lease names the worker that runs the processor
+(identity and profiles file events in log order, one batch at a time: a second processor
+would only redo the same batch and lose the race to commit it). A new worker makes the
+others' share smaller: they hand partitions back (after finishing their in-flight batch)
+and the newcomer picks them up. A killed worker's leases expire after ``ttl``; a paused
+one that lost its lease stops consuming it. Even when two workers briefly overlap, an
+event is stored once (its ``messageId`` is unique).
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ class Leases(Protocol):
     def release(self, partition: int) -> None: ...
     def leave(self) -> None: ...
 
+    def processing(self) -> bool:
+        """Take or keep the processor's lease: whether this worker should process now."""
+        ...
+
 
 class AllPartitions:
     """Without Redis: one worker, every partition (start a second one only with Redis)."""
@@ -52,6 +59,9 @@ class AllPartitions:
 
     def leave(self) -> None:
         return None
+
+    def processing(self) -> bool:
+        return True
 
 
 class RedisLeases:
@@ -108,5 +118,12 @@ class RedisLeases:
     def release(self, partition: int) -> None:
         self._release(keys=[self._key(partition)], args=[self.owner])
 
+    def processing(self) -> bool:
+        key = f"{self._prefix}:processor"
+        if self._renew(keys=[key], args=[self.owner, self._ttl_ms]):
+            return True
+        return bool(self._redis.set(key, self.owner, nx=True, px=self._ttl_ms))
+
     def leave(self) -> None:
         self._redis.zrem(f"{self._prefix}:live", self.owner)
+        self._release(keys=[f"{self._prefix}:processor"], args=[self.owner])

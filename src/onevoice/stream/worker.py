@@ -5,9 +5,10 @@ order; a fetched batch is appended to the event log in one transaction (a ``mess
 already stored is ignored) and only then acknowledged — so a worker killed at any moment
 loses nothing (unacknowledged messages are redelivered to whoever holds the partition
 next) and counts nothing twice. The processor (identity and profiles) then files the
-appended events in log order; several workers' processors share the log safely, each batch
-claimed on commit. Stopping (SIGTERM) finishes the in-flight batches, acknowledges them,
-hands the partitions back and stops.
+appended events in log order, in whichever worker holds the processor's lease (a crash
+redoes a batch, each batch is claimed on commit, so nothing counts twice). Stopping
+(SIGTERM) finishes the in-flight batches, acknowledges them, hands the partitions back
+and stops.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class Worker:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._stream = ""
+        self._appended = asyncio.Event()
 
     @property
     def held(self) -> list[int]:
@@ -78,8 +80,8 @@ class Worker:
         self._nc = await connect(self._url, name="onevoice-worker")
         self._js = self._nc.jetstream(timeout=10)
         self._stream = await ensure_stream(self._js, self._prefix, self._dedupe)
-        self._ov.background.start()
         lag_task = asyncio.create_task(self._watch_lag(stop))
+        processing = asyncio.create_task(self._process(stop))
         try:
             while not stop.is_set():
                 await self._rebalance()
@@ -88,9 +90,9 @@ class Worker:
         finally:
             log.info("stopping: finishing in-flight batches of %s", self.held)
             await asyncio.gather(*(self._stop(p) for p in list(self._held)))
+            await processing  # finishes the step under way
             await asyncio.to_thread(self._leases.leave)
             lag_task.cancel()
-            self._ov.background.stop()
             await self._nc.drain()
             log.info("stopped")
 
@@ -179,8 +181,29 @@ class Worker:
         unique = list({e.message_id: e for e in events}.values())
         new = self._ov.store.append_events(unique)
         if new:
-            self._ov.background.notify()
+            self._appended.set()
         return new
+
+    async def _process(self, stop: asyncio.Event) -> None:
+        """While this worker holds the processor's lease, file stored events in log order."""
+        while not stop.is_set():
+            try:
+                mine = await asyncio.to_thread(self._leases.processing)
+            except Exception:  # isolation point: lease store hiccup, try again
+                self._metrics.errors.labels("leases").inc()
+                mine = False
+            done = 0
+            if mine:
+                try:
+                    done = (await asyncio.to_thread(self._ov.processor.step)).events
+                except Exception:  # isolation point: the batch is redone next round
+                    self._metrics.errors.labels("processing").inc()
+                    log.exception("processing step failed; it will be retried")
+                self._metrics.processed.inc(done)
+            if not done:
+                self._appended.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._appended.wait(), self._tick)
 
     async def _watch_lag(self, stop: asyncio.Event) -> None:
         """Messages waiting per held partition, and events waiting to be processed."""
