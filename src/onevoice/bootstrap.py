@@ -164,12 +164,16 @@ def _deciding(
         shared=fleet.shared,
     )
     decisions.on_shared_failure = fleet.metrics.shared_state_failures.inc
-    if fleet.shared is not None:
-        fleet.models = ModelSync(
-            decisions, settings.model_reload_seconds, on_reload=fleet.metrics.model_reloads.inc
-        )
     actions = Actions(store, engine, clock, on_change=decisions.use_catalog)
     decisions.use_catalog(actions.stored())
+    if fleet.shared is not None:  # several replicas: follow what the others change
+        fleet.models = ModelSync(
+            decisions,
+            settings.model_reload_seconds,
+            on_reload=fleet.metrics.model_reloads.inc,
+            catalog=store.list_actions,
+            use_catalog=lambda: decisions.use_catalog(actions.stored()),
+        )
     return decisions, actions
 
 

@@ -75,7 +75,7 @@ def _replica(pg: str, redis_url: str, prefix: str) -> Onevoice:
 def replicas(pg: str, redis_url: str, prefix: str) -> Iterator[tuple[Onevoice, Onevoice]]:
     one, two = _replica(pg, redis_url, prefix), _replica(pg, redis_url, prefix)
     one.actions.load(CATALOG)
-    two.decisions.use_catalog(one.decisions.catalog)
+    assert two.fleet.models is not None and two.fleet.models.check_catalog()
     one.collector.collect([CUSTOMER])
     one.processor.run_until_idle()
     yield one, two

@@ -293,26 +293,26 @@ class Decisions:
     def _model_turn(self) -> Iterator[None]:
         """Learn on the newest model and tell the other replicas (they reload it).
 
-        With shared state the model is locked across replicas, reloaded first if another
-        replica saved a newer one: no replica's update overwrites another's.
+        With shared state the model is locked across replicas and reloaded first if another
+        replica saved a newer one: no replica's update overwrites another's. Without it
+        (or when Redis is out of reach) this replica learns on its own copy.
         """
-        if self._shared is None:
-            yield
-            return
-        try:
-            turn = self._shared.model_turn(LEARNER_NAME)
-            newest = turn.__enter__()
-        except Unavailable:
-            self.on_shared_failure()
-            yield
-            return
-        try:
+        with contextlib.ExitStack() as stack:
+            shared = self._shared
+            try:
+                newest = stack.enter_context(shared.model_turn(LEARNER_NAME)) if shared else None
+            except Unavailable:
+                self.on_shared_failure()
+                shared = None
+                newest = None
             if newest is not None and newest != self._learner.version:
                 self.reload_learner()
             yield
-            self._shared.model_saved(LEARNER_NAME, self._learner.version)
-        finally:
-            turn.__exit__(None, None, None)
+            if shared is not None:
+                try:
+                    shared.model_saved(LEARNER_NAME, self._learner.version)
+                except Unavailable:
+                    self.on_shared_failure()
 
     def reload_learner(self) -> bool:
         """Load the model saved in the store if it differs from the one in use."""

@@ -133,12 +133,21 @@ class Worker:
             ack_wait=self._ack_wait,
             max_ack_pending=self._batch * 4,
         )
-        sub = await js.pull_subscribe(
-            subject(self._prefix, part.number),
-            durable=durable(self._prefix, part.number),
-            stream=self._stream,
-            config=config,
-        )
+        sub = None
+        while sub is None and not part.stop.is_set():
+            try:
+                sub = await js.pull_subscribe(
+                    subject(self._prefix, part.number),
+                    durable=durable(self._prefix, part.number),
+                    stream=self._stream,
+                    config=config,
+                )
+            except Exception:  # isolation point: NATS restarting; try again shortly
+                self._metrics.errors.labels("subscribe").inc()
+                log.warning("cannot subscribe to partition %d yet; retrying", part.number)
+                await asyncio.sleep(1.0)
+        if sub is None:
+            return
         while not part.stop.is_set():
             try:
                 messages = await sub.fetch(self._batch, timeout=0.5)
@@ -173,7 +182,8 @@ class Worker:
             self._metrics.stored.inc(new)
             self._metrics.duplicates.inc(len(events) - new)
             self._metrics.batch_seconds.observe(time.perf_counter() - started)
-        await sub.unsubscribe()
+        with contextlib.suppress(Exception):  # a connection already gone needs no goodbye
+            await sub.unsubscribe()
 
     def _append(self, events: list[Event]) -> int:
         if not events:
