@@ -160,6 +160,7 @@ def _end_to_end(options: dict[str, Any], workers: int, events: int) -> dict[str,
         "rate": len(workload) / took,
         "seconds": took,
         "publish_rate": len(workload) / published,
+        "load": os.getloadavg()[0],
     }
 
 
@@ -286,13 +287,21 @@ def stream(options: dict[str, Any]) -> list[Row]:
         f"publish with acks {one['publish_rate']:,.0f}/s), PostgreSQL; {_machine()} shared "
         "by the workers, PostgreSQL, NATS and Redis"
     )
-    rows.append(_row("end-to-end events/s, 1 worker", f"{one['rate']:,.0f}", "", setup))
+    rows.append(
+        _row(
+            "end-to-end events/s, 1 worker",
+            f"{one['rate']:,.0f}",
+            "",
+            f"{setup}; load average {one['load']:.1f} after the run",
+        )
+    )
     rows.append(
         _row(
             "end-to-end events/s, 2 workers",
             f"{two['rate']:,.0f}",
             "",
-            f"scaling ratio {two['rate'] / one['rate']:.2f}× (first event stored → last processed)",
+            f"scaling ratio {two['rate'] / one['rate']:.2f}× (first event stored → last "
+            f"processed); load average {two['load']:.1f} after the run",
         )
     )
     held = _sustained(options, rate, seconds)
@@ -313,7 +322,8 @@ def stream(options: dict[str, Any]) -> list[Row]:
             f"{double:,.0f}",
             "",
             f"scaling ratio {double / single:.2f}×; shared PostgreSQL + Redis caps; "
-            "one flooding client process (8 connections) per server, on the same 2 cores",
+            "one flooding client process (8 connections) per server, on the same cores; "
+            f"load average {os.getloadavg()[0]:.1f}",
         )
     )
     return rows

@@ -17,7 +17,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import nats.errors
 from nats.aio.client import Client
@@ -32,6 +35,7 @@ from onevoice.stream.nats import connect, decode, ensure_stream
 from onevoice.stream.partitions import durable, subject
 
 log = logging.getLogger("onevoice.worker")
+T = TypeVar("T")
 
 
 @dataclass
@@ -71,6 +75,14 @@ class Worker:
         self._js: JetStreamContext | None = None
         self._stream = ""
         self._appended = asyncio.Event()
+        # separate threads, so that slow stores never delay a lease renewal (an expired
+        # lease hands the partition to another worker while this one still reads it)
+        self._lease_pool = ThreadPoolExecutor(1, "onevoice-leases")
+        self._process_pool = ThreadPoolExecutor(1, "onevoice-processor")
+        self._store_pool = ThreadPoolExecutor(8, "onevoice-store")
+
+    async def _in(self, pool: ThreadPoolExecutor, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(pool, call, *args)
 
     @property
     def held(self) -> list[int]:
@@ -91,14 +103,16 @@ class Worker:
             log.info("stopping: finishing in-flight batches of %s", self.held)
             await asyncio.gather(*(self._stop(p) for p in list(self._held)))
             await processing  # finishes the step under way
-            await asyncio.to_thread(self._leases.leave)
+            await self._in(self._lease_pool, self._leases.leave)
             lag_task.cancel()
+            for pool in (self._lease_pool, self._process_pool, self._store_pool):
+                pool.shutdown(wait=True)
             await self._nc.drain()
             log.info("stopped")
 
     async def _rebalance(self) -> None:
         try:
-            start, stop = await asyncio.to_thread(self._leases.tick, set(self._held))
+            start, stop = await self._in(self._lease_pool, self._leases.tick, set(self._held))
         except Exception:  # isolation point: a lease store hiccup keeps what is held
             self._metrics.errors.labels("leases").inc()
             log.exception("could not renew partition leases")
@@ -119,7 +133,7 @@ class Worker:
         part.stop.set()
         if part.task is not None:
             await part.task
-        await asyncio.to_thread(self._leases.release, number)
+        await self._in(self._lease_pool, self._leases.release, number)
         with contextlib.suppress(KeyError):
             self._metrics.lag.remove(str(number))
         log.info("partition %d handed back", number)
@@ -149,41 +163,56 @@ class Worker:
         if sub is None:
             return
         while not part.stop.is_set():
-            try:
-                messages = await sub.fetch(self._batch, timeout=0.5)
-            except nats.errors.TimeoutError:
-                continue
-            except Exception:  # isolation point: NATS restarting; the client reconnects
-                self._metrics.errors.labels("fetch").inc()
-                log.warning("fetch from partition %d failed; retrying", part.number)
-                await asyncio.sleep(0.5)
-                continue
-            started = time.perf_counter()
-            events: list[Event] = []
-            for message in messages:
-                try:
-                    events.append(decode(message.data))
-                except Exception:  # a message that is not an event can never succeed
-                    self._metrics.errors.labels("bad_message").inc()
-                    log.error("partition %d: dropping an undecodable message", part.number)
-                    await message.term()
-            try:
-                new = await asyncio.to_thread(self._append, events)
-            except Exception:  # isolation point: not stored, so not acknowledged: redelivered
-                self._metrics.errors.labels("store").inc()
-                log.exception(
-                    "partition %d: storing a batch failed; it will be redelivered", part.number
-                )
-                await asyncio.sleep(1.0)
-                continue
-            for message in messages:
-                await message.ack()
-            self._metrics.consumed.inc(len(events))
-            self._metrics.stored.inc(new)
-            self._metrics.duplicates.inc(len(events) - new)
-            self._metrics.batch_seconds.observe(time.perf_counter() - started)
+            await self._next_batch(part, sub)
+        # messages delivered to this subscription but not yet fetched would wait out the
+        # ack timeout before the next holder saw them: take them now, in order
+        for _round in range(10):
+            if not sub.pending_msgs:
+                break
+            await self._next_batch(part, sub, sub.pending_msgs + 1)
         with contextlib.suppress(Exception):  # a connection already gone needs no goodbye
             await sub.unsubscribe()
+
+    async def _next_batch(
+        self, part: _Partition, sub: JetStreamContext.PullSubscription, size: int = 0
+    ) -> int:
+        """Fetch, store, then acknowledge one batch; how many messages it had."""
+        try:
+            messages = await sub.fetch(size or self._batch, timeout=0.5)
+        except (nats.errors.TimeoutError, TimeoutError):  # nothing came: ask again
+            return 0
+        except Exception as error:  # isolation point: NATS restarting; the client reconnects
+            self._metrics.errors.labels("fetch").inc()
+            log.warning("fetch from partition %d failed (%r); retrying", part.number, error)
+            await asyncio.sleep(0.5)
+            return 0
+        started = time.perf_counter()
+        events: list[Event] = []
+        good = []
+        for message in messages:
+            try:
+                events.append(decode(message.data))
+                good.append(message)
+            except Exception:  # a message that is not an event can never succeed
+                self._metrics.errors.labels("bad_message").inc()
+                log.error("partition %d: dropping an undecodable message", part.number)
+                await message.term()
+        try:
+            new = await self._in(self._store_pool, self._append, events)
+        except Exception:  # isolation point: not stored, so not acknowledged: redelivered
+            self._metrics.errors.labels("store").inc()
+            log.exception(
+                "partition %d: storing a batch failed; it will be redelivered", part.number
+            )
+            await asyncio.sleep(1.0)
+            return len(messages)
+        for message in good:
+            await message.ack()
+        self._metrics.consumed.inc(len(events))
+        self._metrics.stored.inc(new)
+        self._metrics.duplicates.inc(len(events) - new)
+        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        return len(messages)
 
     def _append(self, events: list[Event]) -> int:
         if not events:
@@ -198,14 +227,14 @@ class Worker:
         """While this worker holds the processor's lease, file stored events in log order."""
         while not stop.is_set():
             try:
-                mine = await asyncio.to_thread(self._leases.processing)
+                mine = await self._in(self._lease_pool, self._leases.processing)
             except Exception:  # isolation point: lease store hiccup, try again
                 self._metrics.errors.labels("leases").inc()
                 mine = False
             done = 0
             if mine:
                 try:
-                    done = (await asyncio.to_thread(self._ov.processor.step)).events
+                    done = (await self._in(self._process_pool, self._ov.processor.step)).events
                 except Exception:  # isolation point: the batch is redone next round
                     self._metrics.errors.labels("processing").inc()
                     log.exception("processing step failed; it will be retried")
@@ -228,7 +257,7 @@ class Worker:
                 except Exception:  # lag is best effort; the next round tries again
                     continue
             try:
-                backlog = await asyncio.to_thread(self._backlog)
+                backlog = await self._in(self._process_pool, self._backlog)
                 self._metrics.backlog.set(backlog)
             except Exception:  # same
                 pass
