@@ -185,3 +185,52 @@ def _try_collect(api: Onevoice, events: list[dict[str, Any]]) -> bool:
         return True
     except Unavailable:
         return False
+
+
+def test_a_stopped_worker_finishes_its_batches_and_shows_its_metrics(
+    api: Onevoice, pg: str, nats_url: str, prefix: str, processes: Start
+) -> None:
+    import asyncio
+
+    from onevoice.stream.partitions import durable, stream_name
+    from tests.conftest import free_port
+
+    customers, each = 50, 100
+    total = customers * each
+    for start in range(0, total, 250):
+        api.collector.collect(_events(customers, each)[start : start + 250])
+    first = processes(["worker"], _worker_env(pg, nats_url, prefix))
+    wait_for(lambda: api.store.count_events() > 0, 60, "the worker to begin")
+    assert first.stop() == 0  # SIGTERM mid-stream: finish, acknowledge, hand back
+    assert api.store.count_events() < total, "the worker finished before it could be stopped"
+
+    async def unacknowledged() -> int:
+        import nats
+
+        nc = await nats.connect(nats_url)
+        try:
+            js = nc.jetstream()
+            infos = [
+                await js.consumer_info(stream_name(prefix), durable(prefix, p)) for p in range(4)
+            ]
+            return sum(info.num_ack_pending for info in infos)
+        finally:
+            await nc.close()
+
+    assert asyncio.run(unacknowledged()) == 0  # nothing taken and left hanging
+    port = free_port()
+    env = _worker_env(pg, nats_url, prefix) | {"ONEVOICE_METRICS_PORT": str(port)}
+    processes(["worker"], env)
+    wait_for(_all_done(api, total), 90, "a new worker to finish the rest")
+    assert _event_count(api, customers) == total
+    wait_for(lambda: "onevoice_partition_lag{" in _metrics(port), 30, "partition lag metrics")
+    assert "onevoice_worker_stored_total" in _metrics(port)
+
+
+def _metrics(port: int) -> str:
+    import httpx
+
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return ""
