@@ -10,6 +10,7 @@ Every key expires; nothing here is the only copy (the decision log in the databa
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from onevoice.domain.policy import Contact
 from onevoice.services.ports import DecisionRecord, ResponseRecord
 from onevoice.services.shared_state import SharedView, contacts_of, opened
 
+_PAUSE = 1.0
 _ADMIT = """
 local v = redis.call('GET', KEYS[1]) or '0'
 if v ~= ARGV[1] then return 0 end
@@ -65,6 +67,19 @@ class RedisSharedState:
         self._prefix = prefix
         self._keep_ms = int(keep.total_seconds() * 1000)
         self._admit = connection.register_script(_ADMIT)
+        self._down_until = 0.0  # after a failure, answer "unavailable" at once for a moment
+
+    @contextlib.contextmanager
+    def _calling(self) -> Iterator[None]:
+        """Translate Redis failures; after one, skip Redis for ``_PAUSE`` seconds, so that a
+        Redis that hangs costs one timeout, not one per decision."""
+        if time.monotonic() < self._down_until:
+            raise Unavailable("Redis failed a moment ago", field="ONEVOICE_REDIS_URL")
+        try:
+            yield
+        except redis.RedisError as error:
+            self._down_until = time.monotonic() + _PAUSE
+            raise Unavailable(f"Redis: {error}", field="ONEVOICE_REDIS_URL") from None
 
     def _keys(self, subject: str) -> tuple[str, str, str, str]:
         base = f"{self._prefix}:{{{subject}}}"
@@ -72,15 +87,13 @@ class RedisSharedState:
 
     def read(self, subject: str, since: datetime) -> SharedView:
         version, contacts, conversation, said = self._keys(subject)
-        try:
+        with self._calling():
             pipe = self._redis.pipeline(transaction=True)
             pipe.get(version)
             pipe.zrangebyscore(contacts, _ms(since), "+inf")
             pipe.get(conversation)
             pipe.lrange(said, 0, -1)
             got_version, members, opened_by, responses = pipe.execute()
-        except redis.RedisError as error:
-            raise Unavailable(f"Redis: {error}", field="ONEVOICE_REDIS_URL") from None
         seen = tuple(
             Contact(action, channel, purpose, parse_time(at, "at"))
             for _decision, action, channel, purpose, at in map(orjson.loads, members)
@@ -124,14 +137,12 @@ class RedisSharedState:
         for contact in contacts_of(record):
             member = [record.decision_id, contact.action_id, contact.channel, contact.purpose]
             args += [orjson.dumps([*member, format_time(contact.at)]).decode(), _ms(contact.at)]
-        try:
+        with self._calling():
             return bool(self._admit(keys=list(keys), args=args))
-        except redis.RedisError as error:
-            raise Unavailable(f"Redis: {error}", field="ONEVOICE_REDIS_URL") from None
 
     def responded(self, record: ResponseRecord, window: timedelta) -> None:
         version, _contacts, _conversation, said = self._keys(record.subject)
-        try:
+        with self._calling():
             pipe = self._redis.pipeline(transaction=True)
             if record.conversation_id:
                 entry = [record.conversation_id, record.outcome, record.channel]
@@ -140,19 +151,15 @@ class RedisSharedState:
             pipe.incr(version)
             pipe.pexpire(version, self._keep_ms)
             pipe.execute()
-        except redis.RedisError as error:
-            raise Unavailable(f"Redis: {error}", field="ONEVOICE_REDIS_URL") from None
 
     @contextlib.contextmanager
     def model_turn(self, name: str) -> Iterator[str | None]:
         key = f"{self._prefix}:model:{name}"
-        try:
+        with self._calling():
             lock = self._redis.lock(f"{key}:lock", timeout=10, blocking_timeout=5)
             if not lock.acquire():
                 raise Unavailable("the model is busy on another replica", field="model")
             version = self._redis.get(key)
-        except redis.RedisError as error:
-            raise Unavailable(f"Redis: {error}", field="ONEVOICE_REDIS_URL") from None
         try:
             yield None if version is None else _text(version)
         finally:
@@ -160,16 +167,12 @@ class RedisSharedState:
                 lock.release()
 
     def model_saved(self, name: str, version: str) -> None:
-        try:
+        with self._calling():
             self._redis.set(f"{self._prefix}:model:{name}", version)
-        except redis.RedisError as error:
-            raise Unavailable(f"Redis: {error}", field="ONEVOICE_REDIS_URL") from None
 
     def model_version(self, name: str) -> str | None:
-        try:
+        with self._calling():
             got = self._redis.get(f"{self._prefix}:model:{name}")
-        except redis.RedisError as error:
-            raise Unavailable(f"Redis: {error}", field="ONEVOICE_REDIS_URL") from None
         return None if got is None else _text(got)
 
     def ping(self) -> bool:
