@@ -4,6 +4,7 @@ across killed workers and a restarted NATS."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from onevoice.bootstrap import Onevoice, bootstrap
 from onevoice.config import Settings
 from tests.conftest import _empty_postgres
-from tests.fleet.conftest import OwnNats, Process, onevoice_env, wait_for
+from tests.fleet.conftest import OwnNats, OwnRedis, Process, onevoice_env, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -234,3 +235,22 @@ def _metrics(port: int) -> str:
         return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
     except httpx.HTTPError:
         return ""
+
+
+def test_a_worker_that_loses_redis_lets_go_and_resumes_when_it_is_back(
+    api: Onevoice, pg: str, nats_url: str, prefix: str, own_redis: OwnRedis, processes: Start
+) -> None:
+    env = _worker_env(
+        pg, nats_url, prefix, redis_url=own_redis.url, redis_prefix=prefix, lease_seconds=2
+    )
+    worker = processes(["worker", "--name", "solo"], env)
+    wait_for(lambda: "partition 3 claimed" in worker.output(), 30, "the worker to claim")
+    own_redis.stop()  # leases can no longer be renewed: they may go to someone else
+    wait_for(lambda: "let go of every" in worker.output(), 30, "the worker to let go")
+    api.collector.collect(_events(5, 10))
+    time.sleep(2)
+    assert api.store.count_events() == 0  # no lease, no reading: order cannot be broken
+    own_redis.start()
+    wait_for(_all_done(api, 50), 60, "the worker to claim again and store everything")
+    assert _event_count(api, 5) == 50
+    assert worker.stop() == 0

@@ -71,6 +71,7 @@ def worker(database: str | None, name: str | None, metrics_port: int | None) -> 
         prefix=settings.stream_prefix,
         dedupe_seconds=settings.stream_dedupe_seconds,
         tick=max(0.2, settings.lease_seconds / 4),
+        lease_ttl=settings.lease_seconds,
     )
     click.echo(f"onevoice worker {owner} on {settings.stream_url} ({ov.store.backend})", err=True)
 

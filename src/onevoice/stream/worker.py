@@ -60,6 +60,7 @@ class Worker:
         batch: int = 500,
         tick: float = 1.0,
         ack_wait: float = 10.0,
+        lease_ttl: float = 10.0,
     ) -> None:
         self._ov = ov
         self._leases = leases
@@ -70,6 +71,8 @@ class Worker:
         self._batch = batch
         self._tick = tick
         self._ack_wait = ack_wait
+        self._lease_ttl = lease_ttl
+        self._renewed = time.monotonic()
         self._held: dict[int, _Partition] = {}
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
@@ -103,7 +106,8 @@ class Worker:
             log.info("stopping: finishing in-flight batches of %s", self.held)
             await asyncio.gather(*(self._stop(p) for p in list(self._held)))
             await processing  # finishes the step under way
-            await self._in(self._lease_pool, self._leases.leave)
+            with contextlib.suppress(Exception):  # unregistered, this worker's heartbeat ages out
+                await self._in(self._lease_pool, self._leases.leave)
             lag_task.cancel()
             for pool in (self._lease_pool, self._process_pool, self._store_pool):
                 pool.shutdown(wait=True)
@@ -113,12 +117,18 @@ class Worker:
     async def _rebalance(self) -> None:
         try:
             start, stop = await self._in(self._lease_pool, self._leases.tick, set(self._held))
-        except Exception:  # isolation point: a lease store hiccup keeps what is held
+            self._renewed = time.monotonic()
+        except Exception as error:  # isolation point: a lease store hiccup keeps what is held…
             self._metrics.errors.labels("leases").inc()
-            log.exception("could not renew partition leases")
+            log.warning("could not renew partition leases: %r", error)
+            if self._held and time.monotonic() - self._renewed > 0.8 * self._lease_ttl:
+                # …until the leases may have expired: another worker may take them now, and
+                # two readers of one partition would store a customer's events out of order
+                log.warning("leases not renewed in time: letting go of %s", self.held)
+                await asyncio.gather(*(self._stop(n) for n in list(self._held)))
+                log.warning("let go of every partition")
             return
-        for number in sorted(stop):
-            await self._stop(number)
+        await asyncio.gather(*(self._stop(n) for n in sorted(stop)))
         for number in sorted(start):
             part = _Partition(number)
             part.task = asyncio.create_task(self._consume(part))
@@ -133,7 +143,10 @@ class Worker:
         part.stop.set()
         if part.task is not None:
             await part.task
-        await self._in(self._lease_pool, self._leases.release, number)
+        try:
+            await self._in(self._lease_pool, self._leases.release, number)
+        except Exception:  # isolation point: unreleased, the lease simply expires
+            self._metrics.errors.labels("leases").inc()
         with contextlib.suppress(KeyError):
             self._metrics.lag.remove(str(number))
         log.info("partition %d handed back", number)
