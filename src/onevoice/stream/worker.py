@@ -121,7 +121,7 @@ class Worker:
         except Exception as error:  # isolation point: a lease store hiccup keeps what is held…
             self._metrics.errors.labels("leases").inc()
             log.warning("could not renew partition leases: %r", error)
-            if self._held and time.monotonic() - self._renewed > 0.8 * self._lease_ttl:
+            if self._held and time.monotonic() - self._renewed > 0.5 * self._lease_ttl:
                 # …until the leases may have expired: another worker may take them now, and
                 # two readers of one partition would store a customer's events out of order
                 log.warning("leases not renewed in time: letting go of %s", self.held)
