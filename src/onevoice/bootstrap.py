@@ -7,7 +7,7 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache, partial
 
@@ -18,6 +18,7 @@ from onevoice.domain.identifiers import match_key
 from onevoice.domain.learning.beta import BetaBernoulli
 from onevoice.domain.learning.logistic import BayesianLogistic
 from onevoice.expressions.cel import CelEngine
+from onevoice.fleet import Fleet, open_fleet
 from onevoice.services.actions import Actions
 from onevoice.services.audit import Audit
 from onevoice.services.clock import Clock, utc_now
@@ -27,6 +28,7 @@ from onevoice.services.erasure import Erasure
 from onevoice.services.intents import Intents
 from onevoice.services.keys import Keys
 from onevoice.services.me import Me, MeTokens
+from onevoice.services.model_sync import ModelSync
 from onevoice.services.ports import Store
 from onevoice.services.processing import BackgroundProcessor, Processor
 from onevoice.services.profiles import Profiles
@@ -57,9 +59,11 @@ class Onevoice:
     me_tokens: MeTokens
     limiter: RateLimiter
     reports: Reports
+    fleet: Fleet = field(default_factory=Fleet)
 
     def close(self) -> None:
         self.background.stop()
+        self.fleet.close()
         self.store.close()
 
 
@@ -102,18 +106,26 @@ def bootstrap(
     background = BackgroundProcessor(processor)
     previous = [k.strip().encode() for k in settings.previous_secret_keys.split(",") if k.strip()]
     tombstones = Tombstones(store, key_of, secret, previous=previous)
+    try:
+        fleet = open_fleet(settings)
+    except BaseException:
+        store.close()
+        raise
+    streamed = fleet.publisher is not None  # workers process; reads see what they did
     collector = Collector(
         store,
         clock,
         max_future=settings.max_future,
-        on_append=background.notify,
+        on_append=_nothing if streamed else background.notify,
         admit=tombstones.admit,
+        publish=fleet.publish if streamed else None,
+        on_stored=fleet.metrics.stored,
     )
     profiles = Profiles(
         store,
         key_of,
         clock,
-        sync=background.sync,
+        sync=_nothing if streamed else background.sync,
         profile_rules=settings.profile_rules(),
         identity_rules=settings.identity_rules(),
         lock=processor.lock,
@@ -122,9 +134,10 @@ def bootstrap(
     )
     try:
         decisions, actions = _deciding(
-            settings, store, profiles, clock, new_id, intents, secret, previous
+            settings, store, profiles, clock, new_id, fleet, intents, secret, previous
         )
     except BaseException:
+        fleet.close()
         store.close()
         raise
     audit = Audit(store, clock)
@@ -165,6 +178,7 @@ def bootstrap(
             rules=settings.profile_rules(),
             attribution=timedelta(days=settings.attribution_days),
         ),
+        fleet,
     )
 
 
@@ -174,6 +188,7 @@ def _deciding(
     profiles: Profiles,
     clock: Clock,
     new_id: Callable[[], str] | None,
+    fleet: Fleet,
     intents: Intents | None = None,
     secret: bytes = b"",
     previous: Sequence[bytes] = (),
@@ -205,14 +220,28 @@ def _deciding(
         intents=intents,
         subject_key=_subject_key(secret),
         previous_subject_keys=[_subject_key(k) for k in previous],
+        shared=fleet.shared,
     )
+    decisions.on_shared_failure = fleet.metrics.shared_state_failures.inc
     actions = Actions(store, engine, clock, on_change=decisions.use_catalog)
     decisions.use_catalog(actions.stored())
+    if fleet.shared is not None:  # several replicas: follow what the others change
+        fleet.models = ModelSync(
+            decisions,
+            settings.model_reload_seconds,
+            on_reload=fleet.metrics.model_reloads.inc,
+            catalog=store.list_actions,
+            use_catalog=lambda: decisions.use_catalog(actions.stored()),
+        )
     return decisions, actions
 
 
 def _subject_key(secret: bytes) -> bytes:
     return hmac.new(secret, b"onevoice decision subjects", hashlib.sha256).digest()
+
+
+def _nothing() -> None:
+    return None
 
 
 def _random_id() -> str:

@@ -21,6 +21,7 @@ from onevoice.measure_cli import lift_command, ope
 from onevoice.report_cli import report_command
 from onevoice.respect_cli import erase, privacy
 from onevoice.sim.cli import simulate
+from onevoice.stream.cli import worker
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -241,6 +242,7 @@ main.add_command(evaluate_group)
 main.add_command(erase)
 main.add_command(privacy)
 main.add_command(report_command)
+main.add_command(worker)
 
 if __name__ == "__main__":
     main()

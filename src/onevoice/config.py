@@ -63,6 +63,16 @@ class Settings:
     component_share: float = 0.0
     component_arms: str = "random_action,propensity_only,no_fatigue,no_intent"
     attribution_days: float = 7.0
+    stream_url: str = ""
+    stream_prefix: str = "onevoice"
+    stream_partitions: int = 16
+    stream_dedupe_seconds: float = 120.0
+    redis_url: str = ""
+    redis_prefix: str = "onevoice"
+    lease_seconds: float = 10.0
+    model_reload_seconds: float = 2.0
+    log_format: str = "text"
+    metrics_port: int = 9100
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -233,4 +243,20 @@ DOCS: dict[str, str] = {
     "`no_fatigue`, `no_intent`",
     "attribution_days": "days after a decision in which the customer's orders count as its "
     "outcome (lift, ROI and budget reports)",
+    "stream_url": "`nats://host:4222` (comma-separated for a cluster): collectors publish to "
+    "NATS JetStream and `onevoice worker`s process; empty: in-process",
+    "stream_prefix": "JetStream stream name and subject prefix (`<prefix>.events.<partition>`)",
+    "stream_partitions": "partitions of the event stream (by a hash of the customer); the most "
+    "workers that can share the work. Fixed once the stream exists",
+    "stream_dedupe_seconds": "JetStream duplicate window: a retried `messageId` inside it is "
+    "dropped by NATS (after it, by the database)",
+    "redis_url": "`redis://host:6379/0`: frequency caps, fatigue and open conversations shared "
+    "by every API replica, and the workers' partition leases; empty: from the database alone "
+    "(one replica)",
+    "redis_prefix": "prefix of onevoice's Redis keys",
+    "lease_seconds": "how long a worker's claim on a partition lasts without renewal (a killed "
+    "worker's partitions move after this)",
+    "model_reload_seconds": "how often a replica checks for a newer model saved by another",
+    "log_format": "`text` or `json` (one JSON object per line, for log collectors)",
+    "metrics_port": "port of `onevoice worker`'s Prometheus `/metrics` (0: none)",
 }

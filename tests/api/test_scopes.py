@@ -51,6 +51,8 @@ SCOPES: dict[tuple[str, str], str] = {
         for k in ("lift", "roi", "budget", "respect", "components")
     },
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,

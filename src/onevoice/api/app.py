@@ -16,7 +16,7 @@ from onevoice import __version__
 from onevoice.api import errors
 from onevoice.api.limits import RateLimits
 from onevoice.api.responses import Json
-from onevoice.api.routes import actions, admin, collect, decide, intents, me, privacy, profiles
+from onevoice.api.routes import actions, admin, collect, decide, intents, me, ops, privacy, profiles
 from onevoice.api.routes import journeys as journey_routes
 from onevoice.api.routes import reports as report_routes
 from onevoice.bootstrap import Onevoice
@@ -60,9 +60,12 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sweeper = None
-        if run_processor:
+        processing = run_processor and ov.fleet.publisher is None  # else workers process
+        if processing:
             ov.background.start()
+        if run_processor:  # every replica may sweep: closing a lapsed conversation is idempotent
             sweeper = asyncio.create_task(_sweep_lapsed(ov))
+        ov.fleet.start()
         try:
             yield
         finally:
@@ -70,7 +73,7 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
                 sweeper.cancel()
                 with suppress(asyncio.CancelledError):
                     await sweeper
-            if run_processor:
+            if processing:
                 ov.background.stop()
 
     app = FastAPI(
@@ -92,6 +95,7 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     app.include_router(privacy.router(ov))
     app.include_router(me.router(ov))
     app.include_router(report_routes.router(ov))
+    ops.install(app, ov)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -19,6 +19,7 @@ from onevoice.domain.errors import (
     OnevoiceError,
     RateLimited,
     Unauthorized,
+    Unavailable,
 )
 
 STATUS: dict[type[OnevoiceError], int] = {
@@ -30,6 +31,7 @@ STATUS: dict[type[OnevoiceError], int] = {
     NotFound: 404,
     Conflict: 409,
     RateLimited: 429,
+    Unavailable: 503,
 }
 
 

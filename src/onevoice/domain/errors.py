@@ -71,3 +71,9 @@ class RateLimited(OnevoiceError):
     def __init__(self, message: str, *, retry_after: float, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.retry_after = retry_after
+
+
+class Unavailable(OnevoiceError):
+    """A server onevoice depends on (the event stream, Redis) did not answer; retry later."""
+
+    code = "unavailable"

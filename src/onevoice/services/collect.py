@@ -45,6 +45,8 @@ class Collector:
         max_future: timedelta = timedelta(hours=24),
         on_append: Callable[[], None] = lambda: None,
         admit: Callable[[Sequence[Event]], list[Event]] = list,
+        publish: Callable[[Sequence[Event]], int] | None = None,
+        on_stored: Callable[[int, int], None] = lambda new, duplicates: None,
     ) -> None:
         self._store = store
         self._admit = admit
@@ -52,6 +54,8 @@ class Collector:
         self._max_future = max_future
         self._on_append = on_append
         self._group: GroupCommit[Event] = GroupCommit(store.append_event_groups)
+        self._publish = publish  # stream mode: acknowledged by the stream, not the store
+        self._on_stored = on_stored
 
     def parse(
         self, raws: Sequence[object], *, source: str = "", default_type: str | None = None
@@ -84,9 +88,13 @@ class Collector:
         if not events:
             return 0, 0
         unique = list({e.message_id: e for e in self._admit(events)}.values())
-        inserted = self._group.append(unique)
+        if self._publish is not None:
+            inserted = self._publish(unique)
+        else:
+            inserted = self._group.append(unique)
         if inserted:
             self._on_append()
+        self._on_stored(inserted, len(events) - inserted)
         return inserted, len(events) - inserted
 
     def collect(

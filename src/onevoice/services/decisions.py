@@ -15,13 +15,14 @@ import hashlib
 import hmac
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from onevoice.domain import consent as consent_ledger
 from onevoice.domain import identifiers as ids
+from onevoice.domain import learning
 from onevoice.domain import profiles as profile_rules
 from onevoice.domain.actions import EMPTY_CATALOG, TREATMENT_FIELDS, Catalog
 from onevoice.domain.conversation import DEFAULT_WINDOW, FINAL_OUTCOMES, Conversation
@@ -33,7 +34,7 @@ from onevoice.domain.decide import (
     Decision,
     decide,
 )
-from onevoice.domain.errors import InvalidIdentifier, InvalidInput, NotFound
+from onevoice.domain.errors import InvalidIdentifier, InvalidInput, NotFound, Unavailable
 from onevoice.domain.events import format_time
 from onevoice.domain.learning.base import Features, Learner, Unlearner, decision_reward
 from onevoice.domain.learning.features import decision_features
@@ -44,6 +45,15 @@ from onevoice.services.group_commit import GroupCommit
 from onevoice.services.intents import Intents
 from onevoice.services.ports import DecisionRecord, ResponseRecord, Store, StoredProfile
 from onevoice.services.profiles import Profiles
+from onevoice.services.shared_state import (
+    ADMIT_TRIES,
+    BLOCKED_REASON,
+    RACED_REASON,
+    SharedState,
+    SharedView,
+    merged,
+    without_marketing,
+)
 
 #: Channels on which the customer is present when the channel asks (not interrupted).
 INBOUND_CHANNELS = frozenset({"web", "app", "chat", "call_centre", "branch", "ivr", "social"})
@@ -98,6 +108,7 @@ class Decisions:
         intents: Intents | None = None,
         subject_key: bytes = b"",
         previous_subject_keys: Sequence[bytes] = (),
+        shared: SharedState | None = None,
     ) -> None:
         self._store = store
         self._profiles = profiles
@@ -115,6 +126,8 @@ class Decisions:
         self._lock = threading.Lock()
         # decisions asked for at once share one durable commit of the log
         self._log: GroupCommit[DecisionRecord] = GroupCommit(store.add_decision_groups)
+        self._shared = shared
+        self.on_shared_failure: Callable[[], None] = lambda: None
 
     @property
     def catalog(self) -> Catalog:
@@ -135,8 +148,14 @@ class Decisions:
         channel: str,
         context: Mapping[str, Any] | None = None,
         k: int = 1,
+        *,
+        _attempt: int = 0,
     ) -> Decided:
-        """Choose up to ``k`` actions for ``customer`` (``type:value``) on ``channel``."""
+        """Choose up to ``k`` actions for ``customer`` (``type:value``) on ``channel``.
+
+        With shared state, a decision another replica overtook is decided again (up to
+        ``ADMIT_TRIES`` times); ``_attempt`` counts those rounds.
+        """
         context = _check_request(customer, channel, context, k)
         now = self._clock()
         stored = self._profile(customer)
@@ -163,6 +182,9 @@ class Decisions:
         log = self._store.contact_log(
             subject, now - max(_HISTORY, self._policy.complaint_cooldown), now - self._window
         )
+        view, blocked = self._shared_view(subject, now, _attempt)
+        if view is not None:
+            log = merged(log, view)
         conversation = None
         if log.conversation is not None and log.conversation.chosen:
             opened = log.conversation
@@ -200,14 +222,19 @@ class Decisions:
         )
         with self._lock:
             decision = decide(
-                self._catalog,
+                without_marketing(self._catalog) if blocked else self._catalog,
                 request,
                 self._learner,
                 policy=policy,
                 settings=self._arbitration,
                 conversation=conversation,
             )
-        self._log.append([_record(decision, subject, context, k, features)])
+        if blocked:
+            decision = replace(decision, reasons=(blocked, *decision.reasons))
+        record = _record(decision, subject, context, k, features)
+        if view is not None and record.chosen and not self._admitted(subject, view, record):
+            return self.decide(customer, channel, context, k, _attempt=_attempt + 1)
+        self._log.append([record])
         return Decided(decision, subject, customer)
 
     def reference_subject(self, customer: str, key: bytes | None = None) -> str:
@@ -223,6 +250,31 @@ class Decisions:
         """Its subject under the current key and every key used before a rotation."""
         keys = (self._subject_key, *self._previous_subject_keys)
         return {self.reference_subject(customer, key) for key in keys}
+
+    def _shared_view(
+        self, subject: str, now: datetime, attempt: int
+    ) -> tuple[SharedView | None, str]:
+        """The customer's shared state, or why marketing is blocked without it."""
+        if self._shared is None:
+            return None, ""
+        if attempt >= ADMIT_TRIES:
+            return None, RACED_REASON
+        try:
+            return self._shared.read(
+                subject, now - max(_HISTORY, self._policy.complaint_cooldown)
+            ), ""
+        except Unavailable:
+            self.on_shared_failure()
+            return None, BLOCKED_REASON
+
+    def _admitted(self, subject: str, view: SharedView, record: DecisionRecord) -> bool:
+        """Whether the shared state took this decision's contacts (else: decide again)."""
+        assert self._shared is not None
+        try:
+            return self._shared.admit(subject, view, record, self._window)
+        except Unavailable:
+            self.on_shared_failure()
+            return False
 
     def _profile(self, customer: str) -> StoredProfile | None:
         try:
@@ -278,24 +330,27 @@ class Decisions:
             )
         now = self._clock()
         with self._lock:
-            recorded = self._store.add_response(
-                ResponseRecord(
-                    decision_id,
-                    action_id,
-                    outcome,
-                    record.subject,
-                    record.channel,
-                    record.conversation_id,
-                    None if value is None else float(value),
-                    now,
-                )
+            response = ResponseRecord(
+                decision_id,
+                action_id,
+                outcome,
+                record.subject,
+                record.channel,
+                record.conversation_id,
+                None if value is None else float(value),
+                now,
             )
+            recorded = self._store.add_response(response)
+            if recorded and self._shared is not None:
+                self._tell_shared(response)
             reward = None
             learned = False
             if recorded and outcome in FINAL_OUTCOMES:
-                reward = self._learn(record, action_id)
+                with self._model_turn():
+                    reward = self._learn(record, action_id)
+                    if reward is not None:
+                        self._store.save_learner(LEARNER_NAME, self._learner.to_state(), now)
                 if reward is not None:
-                    self._store.save_learner(LEARNER_NAME, self._learner.to_state(), now)
                     learned = True
         return Responded(decision_id, action_id, outcome, recorded, learned, reward)
 
@@ -311,6 +366,7 @@ class Decisions:
         """
         now = self._clock()
         closed = 0
+        lapsed: list[tuple[DecisionRecord, str]] = []
         with self._lock:
             for decision_id, action_id in self._store.lapsed_impressions(now - self._window, limit):
                 record = self._store.get_decision(decision_id)
@@ -327,10 +383,15 @@ class Decisions:
                     now,
                 )
                 if self._store.add_response(response):
-                    self._learn(record, action_id)
+                    if self._shared is not None:
+                        self._tell_shared(response)
                     closed += 1
-            if closed:
-                self._store.save_learner(LEARNER_NAME, self._learner.to_state(), now)
+                    lapsed.append((record, action_id))
+            if lapsed:
+                with self._model_turn():
+                    for record, action_id in lapsed:
+                        self._learn(record, action_id)
+                    self._store.save_learner(LEARNER_NAME, self._learner.to_state(), now)
         return closed
 
     def _learn(self, record: DecisionRecord, action_id: str) -> float | None:
@@ -343,6 +404,58 @@ class Decisions:
             features: Features = record.body.get("features", {})
             self._learner.learn_one(action_id, features, reward)
         return reward
+
+    def _tell_shared(self, response: ResponseRecord) -> None:
+        assert self._shared is not None
+        try:
+            self._shared.responded(response, self._window)
+        except Unavailable:  # the database has it; the next decision reads it from there
+            self.on_shared_failure()
+
+    @contextlib.contextmanager
+    def _model_turn(self) -> Iterator[None]:
+        """Learn on the newest model and tell the other replicas (they reload it).
+
+        With shared state the model is locked across replicas and reloaded first if another
+        replica saved a newer one: no replica's update overwrites another's. Without it
+        (or when Redis is out of reach) this replica learns on its own copy.
+        """
+        with contextlib.ExitStack() as stack:
+            shared = self._shared
+            try:
+                newest = stack.enter_context(shared.model_turn(LEARNER_NAME)) if shared else None
+            except Unavailable:
+                self.on_shared_failure()
+                shared = None
+                newest = None
+            if newest is not None and newest != self._learner.version:
+                self.reload_learner()
+            yield
+            if shared is not None:
+                try:
+                    shared.model_saved(LEARNER_NAME, self._learner.version)
+                except Unavailable:
+                    self.on_shared_failure()
+
+    def reload_learner(self) -> bool:
+        """Load the model saved in the store if it differs from the one in use."""
+        state = self._store.load_learner(LEARNER_NAME)
+        if state is None or state.get("kind") != self._learner.to_state().get("kind"):
+            return False
+        fresh = learning.load(state)
+        if fresh.version == self._learner.version:
+            return False
+        self._learner = fresh
+        return True
+
+    def newest_model(self) -> str | None:
+        """The version the replicas last saved (shared state), for reloads."""
+        if self._shared is None:
+            return None
+        try:
+            return self._shared.model_version(LEARNER_NAME)
+        except Unavailable:
+            return None
 
 
 def _check_request(

@@ -1,0 +1,1 @@
+"""Running onevoice: Prometheus metrics, readiness checks, structured logs."""

@@ -1,0 +1,1 @@
+"""Shared state of a fleet of API replicas (Redis)."""
