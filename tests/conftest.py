@@ -32,6 +32,7 @@ REQUIRE_SERVICES = os.environ.get("ONEVOICE_REQUIRE_SERVICES") == "1"
 TABLES = (
     *("events", "nodes", "profiles", "merges", "refusals", "api_keys", "cursors", "meta"),
     *("actions", "decisions", "responses", "learners"),
+    *("staff_users", "staff_sessions", "policy_versions"),
 )
 
 

@@ -8,6 +8,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache, partial
 
 from onevoice.config import Settings
@@ -20,11 +21,13 @@ from onevoice.expressions.cel import CelEngine
 from onevoice.services.actions import Actions
 from onevoice.services.clock import Clock, utc_now
 from onevoice.services.collect import Collector
+from onevoice.services.contact_policy import ContactPolicies
 from onevoice.services.decisions import LEARNER_NAME, Decisions
 from onevoice.services.keys import Keys
 from onevoice.services.ports import Store
 from onevoice.services.processing import BackgroundProcessor, Processor
 from onevoice.services.profiles import Profiles
+from onevoice.services.staff import Staff
 from onevoice.store import open_store
 
 
@@ -41,6 +44,8 @@ class Onevoice:
     keys: Keys
     actions: Actions
     decisions: Decisions
+    staff: Staff
+    contact_policies: ContactPolicies
 
     def close(self) -> None:
         self.background.stop()
@@ -94,6 +99,10 @@ def bootstrap(
     )
     try:
         decisions, actions = _deciding(settings, store, profiles, clock, new_id)
+        contact_policies = ContactPolicies(
+            store, clock, decisions, delivery_events=settings.delivery_events()
+        )
+        contact_policies.apply_stored()
     except BaseException:
         store.close()
         raise
@@ -107,6 +116,8 @@ def bootstrap(
         Keys(store, clock),
         actions,
         decisions,
+        Staff(store, clock, session_lifetime=timedelta(hours=settings.studio_session_hours)),
+        contact_policies,
     )
 
 

@@ -17,6 +17,7 @@ from onevoice.domain.errors import OnevoiceError
 from onevoice.importing_cli import import_command
 from onevoice.measure_cli import lift_command, ope
 from onevoice.sim.cli import simulate
+from onevoice.users_cli import users
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,6 +107,10 @@ def _print_demo_keys(ov: Onevoice) -> None:
         f"demo keys (new each start):\n  write  {write}\n  server {server}\n  admin  {admin}",
         err=True,
     )
+    from onevoice.demo import demo_login
+
+    name, password = demo_login(ov)
+    click.echo(f"Studio login (new password each start): {name} / {password}  at /studio", err=True)
 
 
 @main.group()
@@ -228,6 +233,7 @@ main.add_command(simulate)
 main.add_command(actions)
 main.add_command(lift_command)
 main.add_command(ope)
+main.add_command(users)
 
 if __name__ == "__main__":
     main()

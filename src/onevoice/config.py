@@ -48,6 +48,11 @@ class Settings:
     dismiss_cooldown_days: float = 14.0
     learner: str = "bayes-logistic"
     learner_prior_rate: float = 0.05
+    studio_secure_cookies: str = "auto"
+    studio_session_hours: float = 12.0
+    contact_events: str = (
+        "Email Delivered,SMS Delivered,Push Notification Received,Promotion Viewed"
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -116,6 +121,9 @@ class Settings:
             fatigue_cost=self.fatigue_cost,
         )
 
+    def delivery_events(self) -> list[str]:
+        return _split(self.contact_events)
+
     def profile_rules(self) -> ProfileRules:
         return ProfileRules(
             order_events=frozenset(_split(self.order_events)),
@@ -174,4 +182,9 @@ DOCS: dict[str, str] = {
     "dismiss_cooldown_days": "days an action is not shown again after a dismissal",
     "learner": "the adaptive model: `bayes-logistic` (features) or `beta-bernoulli`",
     "learner_prior_rate": "the response rate every new action starts from",
+    "studio_secure_cookies": "Studio cookies carry the `Secure` flag: `auto` (when the request "
+    "came over https), `true` (always: behind a TLS proxy) or `false` (local http only)",
+    "studio_session_hours": "how long a Studio login lasts",
+    "contact_events": "track events that are marketing contacts sent by other systems (counted "
+    "with the decision log when the Studio shows what a cap would have blocked)",
 }

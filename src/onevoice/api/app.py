@@ -14,6 +14,7 @@ from onevoice.api import errors
 from onevoice.api.responses import Json
 from onevoice.api.routes import actions, admin, collect, decide, profiles
 from onevoice.bootstrap import Onevoice
+from onevoice.studio import studio_app
 
 DESCRIPTION = """
 onevoice listens to every interaction on every channel, joins them into one customer
@@ -56,6 +57,7 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     app.include_router(admin.router(ov))
     app.include_router(decide.router(ov))
     app.include_router(actions.router(ov))
+    app.mount("/studio", studio_app(ov))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -109,6 +109,18 @@ class Decisions:
     def learner(self) -> Learner:
         return self._learner
 
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    @property
+    def arbitration(self) -> Arbitration:
+        return self._arbitration
+
+    def use_policy(self, policy: Policy, arbitration: Arbitration) -> None:
+        """Decide under ``policy`` and ``arbitration`` from now on (edited in the Studio)."""
+        self._policy, self._arbitration = policy, arbitration
+
     # -- decide ----------------------------------------------------------------------------
     def decide(
         self,
@@ -116,8 +128,15 @@ class Decisions:
         channel: str,
         context: Mapping[str, Any] | None = None,
         k: int = 1,
+        *,
+        catalog: Catalog | None = None,
+        record: bool = True,
     ) -> Decided:
-        """Choose up to ``k`` actions for ``customer`` (``type:value``) on ``channel``."""
+        """Choose up to ``k`` actions for ``customer`` (``type:value``) on ``channel``.
+
+        A preview (the Studio's "who would get this draft action") passes its own
+        ``catalog`` and ``record=False``: the same decision, neither logged nor counted.
+        """
         context = _check_request(customer, channel, context, k)
         now = self._clock()
         stored = self._profile(customer)
@@ -166,14 +185,15 @@ class Decisions:
         )
         with self._lock:
             decision = decide(
-                self._catalog,
+                self._catalog if catalog is None else catalog,
                 request,
                 self._learner,
                 policy=self._policy,
                 settings=self._arbitration,
                 conversation=conversation,
             )
-        self._store.add_decision(_record(decision, subject, context, k, features))
+        if record:
+            self._store.add_decision(_record(decision, subject, context, k, features))
         return Decided(decision, subject, customer)
 
     def _profile(self, customer: str) -> StoredProfile | None:

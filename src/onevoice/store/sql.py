@@ -27,6 +27,7 @@ from onevoice.services.ports import (
     UndoPlan,
 )
 from onevoice.store.sql_decisions import DecisionsSql
+from onevoice.store.sql_studio import StudioSql
 
 _CHUNK = 500
 
@@ -54,7 +55,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-class SqlStore(DecisionsSql):
+class SqlStore(DecisionsSql, StudioSql):
     """The shared implementation of the ``Store`` port."""
 
     backend = "sql"
