@@ -78,7 +78,7 @@ def test_a_login_never_redirects_off_the_studio(studio: LiveServer) -> None:
             "name": "agnes",
             "password": PASSWORD,
             "next": "https://evil.example/",
-        },  # fmt: skip
+        },
     )
     assert answer.headers["location"] == "/studio/"
 
@@ -170,7 +170,7 @@ def test_an_admin_adds_a_user_who_can_then_log_in(studio: LiveServer) -> None:
             "name": "newbie",
             "role": "agent",
             "password": "long enough",
-        },  # fmt: skip
+        },
     )
     assert added.status_code == 303
     log_in(studio, "newbie", "long enough")
@@ -182,7 +182,7 @@ def test_an_admin_adds_a_user_who_can_then_log_in(studio: LiveServer) -> None:
             "name": "x",
             "role": "agent",
             "password": "short",
-        },  # fmt: skip
+        },
     )
     assert short.status_code == 400
     assert "at least 8 characters" in short.text

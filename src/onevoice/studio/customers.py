@@ -131,8 +131,11 @@ def customer_view(ov: Onevoice, reference: str, channel: str, shown: set[str]) -
             "responses": log.conversation_responses,
             "answered": answered[-1] if answered else None,
         }
+    traits = profile["traits"]
+    full = " ".join(str(traits[k]) for k in ("firstName", "lastName") if traits.get(k))
     return {
         "reference": reference,
+        "display_name": str(traits.get("name") or full or reference),
         "profile": profile,
         "consent": _consent(stored),
         "timeline": timeline,

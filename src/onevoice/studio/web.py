@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -28,18 +29,19 @@ from onevoice.services.staff import ROLES, LoggedIn, may
 SESSION_COOKIE = "ov_studio"
 LOGIN_CSRF_COOKIE = "ov_login_csrf"
 PREFIX = "/studio"
+#: channel → (badge text, colour): a coloured badge per channel, readable in any font
 CHANNEL_ICONS = {
-    "web": "🌐",
-    "app": "📱",
-    "email": "✉️",
-    "sms": "💬",
-    "push": "🔔",
-    "call_centre": "📞",
-    "chat": "🗨️",
-    "branch": "🏦",
-    "social": "👥",
-    "ivr": "☎️",
-    "other": "•",
+    "web": ("WEB", "#0b57d0"),
+    "app": ("APP", "#6f2dbd"),
+    "email": ("EM", "#8a4b00"),
+    "sms": ("SMS", "#146c2e"),
+    "push": ("PU", "#a0005a"),
+    "call_centre": ("CC", "#b3261e"),
+    "chat": ("CH", "#00677f"),
+    "branch": ("BR", "#3c4654"),
+    "social": ("SO", "#5b4a00"),
+    "ivr": ("IVR", "#7a2e0e"),
+    "other": ("·", "#5f6670"),
 }
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -63,7 +65,7 @@ def templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(prefix=PREFIX, icons=CHANNEL_ICONS, roles=ROLES)
+    env.globals.update(prefix=PREFIX, icon=icon, roles=ROLES)
     env.filters["when"] = _when
     env.filters["money"] = lambda v: f"£{float(v or 0):,.2f}"
     return env
@@ -148,6 +150,12 @@ def safe_next(target: object) -> str:
 def form_text(form: Mapping[str, Any], name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+def icon(channel: str) -> Markup:
+    """The channel's badge (decorative: the channel's name is always written beside it)."""
+    text, colour = CHANNEL_ICONS.get(channel, CHANNEL_ICONS["other"])
+    return Markup(f'<span class="ch" style="background:{colour}" aria-hidden="true">{text}</span>')
 
 
 def script_json(value: object) -> str:
