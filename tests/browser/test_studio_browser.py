@@ -216,6 +216,7 @@ def test_a_marketer_sees_what_a_tighter_cap_would_have_blocked(
 ) -> None:
     page = page_for()
     log_in(page, world, "mark", "/studio/policy")
+    page.wait_for_selector("#blocked-customers")  # loaded after the page, by script
     assert int(page.locator("#blocked-customers").inner_text()) >= 0
     page.locator('[name="caps.email.month"]').fill("0")
     page.get_by_role("button", name="Show the effect").click()

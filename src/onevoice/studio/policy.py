@@ -75,15 +75,22 @@ def routes(ov: Onevoice, env: Environment) -> list[Route]:
             p=values,
             scopes=CAP_SCOPES,
             periods=tuple(PERIODS),
-            effect=asdict(policies.effect()),
+            effect=asdict(policies.effect()) if extra.pop("with_effect", False) else None,
             history=policies.history(10),
             saved=request.query_params.get("saved"),
             **extra,
         )
 
     def page(request: Request) -> Response:
+        # the effect replays a week of contacts (~0.1-0.2 s on the demo data): the page
+        # loads it afterwards by script, or inline when asked (?effect=1, no script)
         who = staff_of(ov, request)
-        return show(request, who, policies.current())
+        inline = request.query_params.get("effect") == "1"
+        return show(request, who, policies.current(), with_effect=inline)
+
+    def effect_now(request: Request) -> Response:
+        staff_of(ov, request)
+        return JSONResponse(asdict(policies.effect()))
 
     async def save(request: Request) -> Response:
         form = await request.form()
@@ -94,11 +101,15 @@ def routes(ov: Onevoice, env: Environment) -> list[Route]:
             if form.get("do") == "preview":
                 policy, _arbitration = policies.check(raw)
                 proposed = await run_in_threadpool(policies.effect, policy)
-                return await run_in_threadpool(show, request, who, raw, 200, proposed=proposed)
+                return await run_in_threadpool(
+                    show, request, who, raw, 200, proposed=proposed, with_effect=True
+                )
             version = await run_in_threadpool(policies.save, raw, who.user.name)
         except InvalidInput as error:
             values = {**policies.current(), **_raw_values(form)}
-            return await run_in_threadpool(show, request, who, values, 400, error=error)
+            return await run_in_threadpool(
+                show, request, who, values, 400, error=error, with_effect=True
+            )
         return RedirectResponse(f"{PREFIX}/policy?saved={version}", 303)
 
     async def effect(request: Request) -> Response:
@@ -112,6 +123,7 @@ def routes(ov: Onevoice, env: Environment) -> list[Route]:
     return [
         Route("/policy", page, methods=["GET"]),
         Route("/policy", save, methods=["POST"]),
+        Route("/api/policy/effect", effect_now, methods=["GET"]),
         Route("/api/policy/effect", effect, methods=["POST"]),
     ]
 

@@ -75,6 +75,25 @@
     });
   }
 
+  // Contact policy: the caps in force, replayed over last week, loaded after the page.
+  const effectNow = document.getElementById("effect-now");
+  if (effectNow && !document.getElementById("blocked-customers")) {
+    fetch(effectNow.dataset.url).then(r => r.json()).then((e) => {
+      effectNow.innerHTML = "";
+      const p = document.createElement("p");
+      const big = document.createElement("span");
+      big.className = "big"; big.id = "blocked-customers"; big.textContent = e.blocked_customers;
+      p.append(big, ` of ${e.customers} contacted customers would have had marketing held back by the caps in force: ${e.blocked_contacts} of ${e.contacts} contacts.`);
+      effectNow.append(p);
+      const reasons = Object.entries(e.reasons || {});
+      if (reasons.length) {
+        const ul = document.createElement("ul"); ul.className = "compact";
+        for (const [why, n] of reasons) { const li = document.createElement("li"); li.textContent = `${why}: ${n}`; ul.append(li); }
+        effectNow.append(ul);
+      }
+    });
+  }
+
   // Charts: data comes in <script type="application/json"> blocks, drawn by plotly.js.
   document.querySelectorAll("[data-chart]").forEach((el) => {
     if (!window.Plotly) return;
