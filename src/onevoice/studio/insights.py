@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from onevoice.bootstrap import Onevoice
-from onevoice.studio.web import render, script_json, staff_of
+from onevoice.studio.web import CHANNEL_ICONS, render, script_json, staff_of
 
 JourneySource = Callable[[Mapping[str, str]], Mapping[str, Any]]
 ReportSource = Callable[[str, Mapping[str, str]], Mapping[str, Any]]
@@ -48,6 +48,10 @@ def sankey_figure(journey_map: Mapping[str, Any]) -> dict[str, Any]:
                 "node": {
                     "label": [f"{n.get('label', n['id'])} ({n.get('channel', '')})" for n in nodes],
                     "pad": 14,
+                    "color": [
+                        CHANNEL_ICONS.get(str(n.get("channel")), CHANNEL_ICONS["other"])[1]
+                        for n in nodes
+                    ],
                 },
                 "link": {
                     "source": [index[e["source"]] for e in edges],
