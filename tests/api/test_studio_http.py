@@ -194,3 +194,25 @@ def test_plotly_is_served_from_the_installed_package(studio: LiveServer) -> None
     assert answer.headers["content-type"].startswith("text/javascript")
     assert b"plotly.js" in answer.content[:2000]
     assert httpx.get(f"{studio.url}/studio/static/..%2Fapp.py").status_code == 404
+
+
+def test_a_rule_that_fails_at_run_time_is_counted_beside_its_action(studio: LiveServer) -> None:
+    ov = studio.ov
+    broken = {
+        "id": "broken-rule",
+        "purpose": "service",
+        "value": 1,
+        "treatments": {"web": {"title": "Hi", "body": "there"}},
+        "eligibility": "profile.traits.interest == 'mortgage'",
+    }
+    ov.actions.put("broken-rule", broken)
+    shopper(ov, "u2")
+    for customer in ("userId:u1", "userId:u2"):  # (a second decide for u1 would honour
+        ov.decisions.decide(customer, "web")  # its open conversation, not run the rules)
+    agent = log_in(studio, "agnes")
+    page = agent.get("/actions").text
+    row = page[page.index('id="action-broken-rule"') :]
+    assert "Failed at run time 2 times" in row[: row.index("</tr>")]
+    assert "no such key" in row[: row.index("</tr>")]
+    other = page[page.index('id="action-card-upgrade"') :]
+    assert "Failed at run time" not in other[: other.index("</tr>")]

@@ -37,6 +37,10 @@ def test_an_agent_finds_a_customer_sees_the_next_best_action_and_records_the_ans
     assert hidden.count() > 0 and not hidden.first.is_visible()
     channels.nth(0).check()
     shot(page, "customer-360")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, no overflow
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "customer-360-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("button", name="Accept").click()
     page.wait_for_selector("#recorded")
     state = page.locator("#conversation-state")

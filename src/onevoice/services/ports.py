@@ -172,6 +172,11 @@ class Store(Protocol):
         """The newest versions first."""
         ...
 
+    def rule_errors(self, limit: int) -> dict[str, tuple[int, str]]:
+        """Eligibility rules that failed at run time in the newest ``limit`` decisions that
+        had failures: action id → (how many times, the latest message)."""
+        ...
+
     def recent_profile_ids(self, limit: int) -> list[str]:
         """Profiles most recently updated first: the Studio's preview sample."""
         ...

@@ -173,6 +173,19 @@ class StudioSql:
             ]
 
     # -- what the Studio's previews and effects read ---------------------------------------
+    def rule_errors(self, limit: int) -> dict[str, tuple[int, str]]:
+        found: dict[str, tuple[int, str]] = {}
+        with self._read() as cur:
+            cur.execute(
+                self._q("SELECT body FROM decisions WHERE body LIKE ? ORDER BY at DESC LIMIT ?"),
+                ('%"errors":[{%', limit),
+            )
+            for (body,) in cur.fetchall():
+                for error in orjson.loads(body).get("errors", []):
+                    count, message = found.get(error["action_id"], (0, error["message"]))
+                    found[error["action_id"]] = (count + 1, message)
+        return found
+
     def recent_profile_ids(self, limit: int) -> list[str]:
         with self._read() as cur:
             cur.execute(

@@ -23,6 +23,8 @@ from onevoice.domain.expressions import InvalidExpression
 from onevoice.studio.web import PREFIX, check_csrf, form_text, render, staff_of
 
 PREVIEW_SAMPLE = 50
+#: how many of the newest decisions with failing rules the actions page counts
+RULE_ERROR_WINDOW = 1_000
 MAX_SAMPLE = 500
 _OPTIONAL_TEXT = ("valid_from", "valid_until", "cooldown", "max_window")
 
@@ -114,6 +116,8 @@ def routes(ov: Onevoice, env: Environment) -> list[Route]:
             "actions.html",
             who,
             actions=ov.actions.list(),
+            rule_errors=ov.store.rule_errors(RULE_ERROR_WINDOW),
+            window=RULE_ERROR_WINDOW,
             saved=request.query_params.get("saved"),
         )
 
