@@ -37,6 +37,11 @@ def test_an_agent_finds_a_customer_sees_the_next_best_action_and_records_the_ans
     assert hidden.count() > 0 and not hidden.first.is_visible()
     channels.nth(0).check()
     shot(page, "customer-360")
+    # coming back to the customer during the call is not a second contact: same decision
+    shown = page.locator("#nba .meta code").inner_text()
+    page.reload()
+    assert page.locator("#nba .meta code").inner_text() == shown
+    assert page.locator("#nba-action").get_attribute("data-action") == "card-help"
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, no overflow
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "customer-360-phone")

@@ -172,6 +172,10 @@ class Store(Protocol):
         """The newest versions first."""
         ...
 
+    def last_decision(self, subject: str, channel: str, since: datetime) -> DecisionRecord | None:
+        """The customer's newest decision on ``channel`` after ``since`` that showed an action."""
+        ...
+
     def rule_errors(self, limit: int) -> dict[str, tuple[int, str]]:
         """Eligibility rules that failed at run time in the newest ``limit`` decisions that
         had failures: action id → (how many times, the latest message)."""

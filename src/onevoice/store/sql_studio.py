@@ -16,7 +16,7 @@ import orjson
 from onevoice.domain.actions import MARKETING
 from onevoice.domain.events import format_time, parse_time
 from onevoice.domain.policy import Contact
-from onevoice.services.ports import PolicyVersion, StaffSession, StaffUser
+from onevoice.services.ports import DecisionRecord, PolicyVersion, StaffSession, StaffUser
 
 if TYPE_CHECKING:
     from onevoice.store.sql import Cursor
@@ -173,6 +173,30 @@ class StudioSql:
             ]
 
     # -- what the Studio's previews and effects read ---------------------------------------
+    def last_decision(self, subject: str, channel: str, since: datetime) -> DecisionRecord | None:
+        with self._read() as cur:
+            cur.execute(
+                self._q(
+                    "SELECT decision_id, subject, channel, at, chosen, conversation_id, body "
+                    "FROM decisions WHERE subject = ? AND channel = ? AND at > ? "
+                    "AND chosen <> '[]' ORDER BY at DESC LIMIT 1"
+                ),
+                (subject, channel, format_time(since)),
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        decision_id, subject, channel, at, chosen, conversation_id, body = row
+        return DecisionRecord(
+            decision_id,
+            subject,
+            channel,
+            _parse(at),
+            tuple((str(a), str(p)) for a, p in orjson.loads(chosen)),
+            conversation_id,
+            orjson.loads(body),
+        )
+
     def rule_errors(self, limit: int) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}
         with self._read() as cur:

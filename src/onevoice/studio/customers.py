@@ -7,7 +7,7 @@ records what the customer said, and the page shows the conversation change.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +22,7 @@ from onevoice.bootstrap import Onevoice
 from onevoice.domain.conversation import FINAL_OUTCOMES
 from onevoice.domain.errors import InvalidIdentifier, InvalidInput, NotFound
 from onevoice.domain.policy import OUTCOMES, Consent
-from onevoice.services.ports import StoredProfile
+from onevoice.services.ports import ContactLog, StoredProfile
 from onevoice.studio.web import PREFIX, check_csrf, form_text, render, staff_of
 
 #: identifier types tried, in order, for a search without ``type:``
@@ -30,6 +30,8 @@ SEARCH_TYPES = ("userId", "email", "phone", "crm_id", "anonymousId", "profile")
 AGENT_CHANNELS = ("call_centre", "chat", "branch", "web", "app", "email", "sms", "push", "ivr")
 TIMELINE_LIMIT = 100
 _HISTORY = timedelta(days=31)
+#: an unanswered action shown on the agent's channel this recently is shown again, not re-decided
+REUSE_WITHIN = timedelta(minutes=30)
 
 
 def find(ov: Onevoice, query: str) -> str:
@@ -113,12 +115,16 @@ def customer_view(ov: Onevoice, reference: str, channel: str, shown: set[str]) -
     events = ov.profiles.timeline(reference, limit=TIMELINE_LIMIT).events
     channels_seen = sorted({e.get("channel", "other") for e in events})
     timeline = [e for e in events if not shown or e.get("channel", "other") in shown]
-    decided = ov.decisions.decide(reference, channel, {"agent": True})
-    decision = decided_json(decided)
-    now = decided.decision.at
+    now = datetime.now(UTC)
     log = ov.store.contact_log(
         stored.profile_id, now - _HISTORY, now - ov.settings.conversation_window
     )
+    decision = _still_open(ov, stored.profile_id, channel, log)
+    if decision is None:
+        decision = decided_json(ov.decisions.decide(reference, channel, {"agent": True}))
+        log = ov.store.contact_log(
+            stored.profile_id, now - _HISTORY, now - ov.settings.conversation_window
+        )
     conversation = None
     if log.conversation is not None and log.conversation.chosen:
         answered = [r for r in log.conversation_responses if r[0] in FINAL_OUTCOMES]
@@ -146,6 +152,42 @@ def customer_view(ov: Onevoice, reference: str, channel: str, shown: set[str]) -
         "conversation": conversation,
         "contacts": sorted(log.contacts, key=lambda c: c.at, reverse=True)[:20],
         "responses": sorted(log.responses, key=lambda r: r.at, reverse=True)[:20],
+    }
+
+
+def _still_open(ov: Onevoice, subject: str, channel: str, log: ContactLog) -> dict[str, Any] | None:
+    """The action this channel showed the customer minutes ago, if it is still unanswered.
+
+    An agent reloading the page, or coming back to it during the same call, sees the same
+    action again instead of deciding anew — a reload is not a second contact.
+    """
+    record = ov.store.last_decision(subject, channel, datetime.now(UTC) - REUSE_WITHIN)
+    if record is None:
+        return None
+    action_id = record.chosen[0][0]
+    catalog = ov.decisions.catalog
+    if action_id not in catalog or channel not in catalog[action_id].treatments:
+        return None
+    answered = set(ov.store.outcomes_of(record.decision_id, action_id))
+    talk = log.conversation
+    if talk is not None and talk.decision_id == record.conversation_id:
+        answered |= {outcome for outcome, _channel, _at in log.conversation_responses}
+    if answered & FINAL_OUTCOMES:
+        return None
+    body = record.body
+    shown = body.get("actions") or [{"action_id": action_id, "reasons": []}]
+    return {
+        "decision_id": record.decision_id,
+        "actions": [
+            {
+                "action_id": action_id,
+                "treatment": catalog[action_id].treatments[channel].to_dict(),
+                "reasons": list(shown[0].get("reasons", [])),
+            }
+        ],
+        "reasons": list(body.get("reasons", [])),
+        "holdout": bool(body.get("holdout")),
+        "control": bool(body.get("control")),
     }
 
 
