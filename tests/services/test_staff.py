@@ -100,3 +100,17 @@ def test_a_name_is_taken_once(staff: Staff) -> None:
     staff.add("ann", "agent", "correct horse")
     with pytest.raises(Conflict):
         staff.add("ann", "admin", "another horse")
+
+
+def test_repeated_wrong_passwords_lock_the_name_for_a_while(staff: Staff, clock: FakeClock) -> None:
+    staff.add("ann", "agent", "correct horse")
+    for _ in range(5):
+        with pytest.raises(Unauthorized):
+            staff.login("ann", "wrong horse")
+    with pytest.raises(Unauthorized) as raised:
+        staff.login("ann", "correct horse")
+    assert "too many failed logins" in raised.value.message
+    staff.add("bob", "agent", "correct horse")
+    assert staff.login("bob", "correct horse").user.name == "bob"  # other names unaffected
+    clock.now += timedelta(minutes=15, seconds=1)
+    assert staff.login("ann", "correct horse").user.name == "ann"

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -25,6 +26,9 @@ ROLES = ("agent", "marketer", "admin")
 _RANK = {role: n for n, role in enumerate(ROLES)}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 8
+#: wrong passwords for one name within LOCKOUT after which that name is refused for a while
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
 
 
 def may(user: StaffUser, role: str) -> bool:
@@ -63,6 +67,8 @@ class Staff:
         self._lifetime = session_lifetime
         self._hasher = hasher or PasswordHasher()
         self._dummy = self._hasher.hash(secrets.token_hex(8))
+        self._failures: dict[str, list[datetime]] = {}
+        self._failures_lock = threading.Lock()
 
     # -- users ---------------------------------------------------------------------------
     def add(self, name: str, role: str, password: str) -> StaffUser:
@@ -119,7 +125,22 @@ class Staff:
 
     # -- sessions ------------------------------------------------------------------------
     def login(self, name: str, password: str) -> LoggedIn:
-        """A new session for a right name and password; the same error for every wrong one."""
+        """A new session for a right name and password; the same error for every wrong one.
+
+        After :data:`MAX_FAILURES` wrong passwords for one name within :data:`LOCKOUT`,
+        that name is refused until the window has passed (guessing gets slow).
+        """
+        now = self._clock()
+        with self._failures_lock:
+            recent = [t for t in self._failures.get(name, []) if now - t < LOCKOUT]
+            self._failures[name] = recent
+        if len(recent) >= MAX_FAILURES:
+            wait = LOCKOUT - (now - recent[0])
+            raise Unauthorized(
+                f"too many failed logins for {name!r}; try again in "
+                f"{max(1, round(wait.total_seconds() / 60))} minutes",
+                field="name",
+            )
         found = self._store.staff_by_name(name)
         digest = found[1] if found else self._dummy
         try:
@@ -128,9 +149,14 @@ class Staff:
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok or found is None:
+            with self._failures_lock:
+                if len(self._failures) > 10_000:
+                    self._failures.clear()
+                self._failures.setdefault(name, []).append(now)
             raise Unauthorized("wrong user name or password", field="password")
+        with self._failures_lock:
+            self._failures.pop(name, None)
         user = found[0]
-        now = self._clock()
         token = secrets.token_urlsafe(32)
         session = StaffSession(user.user_id, secrets.token_urlsafe(32), now, now + self._lifetime)
         self._store.add_staff_session(session, _digest(token))
