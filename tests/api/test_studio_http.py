@@ -216,3 +216,10 @@ def test_a_rule_that_fails_at_run_time_is_counted_beside_its_action(studio: Live
     assert "no such key" in row[: row.index("</tr>")]
     other = page[page.index('id="action-card-upgrade"') :]
     assert "Failed at run time" not in other[: other.index("</tr>")]
+
+
+def test_an_unknown_studio_page_is_a_404_page(studio: LiveServer) -> None:
+    agent = log_in(studio, "agnes")
+    answer = agent.get("/no-such-page")
+    assert answer.status_code == 404
+    assert "Not found" in answer.text and "/studio/no-such-page" in answer.text

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -122,6 +123,16 @@ def studio_app(
         who = ov.staff.session(request.cookies.get(SESSION_COOKIE))
         return render(env, request, "error.html", who, status, error=exc, code=status)
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if request.url.path.startswith(f"{PREFIX}/api/"):
+            return JSONResponse(_error("http_error", str(exc.detail), None), exc.status_code)
+        who = ov.staff.session(request.cookies.get(SESSION_COOKIE))
+        problem = OnevoiceError(f"{exc.detail}: {request.url.path}")
+        return render(
+            env, request, "error.html", who, exc.status_code, error=problem, code=exc.status_code
+        )
+
     async def internal(request: Request, exc: Exception) -> Response:
         # isolation point: the traceback goes to the log, the user gets a page saying so
         log.exception("Studio page %s failed", request.url.path, exc_info=exc)
@@ -147,6 +158,7 @@ def studio_app(
         exception_handlers={
             LoginRequired: login_required,
             OnevoiceError: onevoice_error,
+            HTTPException: http_error,
             Exception: internal,
         },
     )
