@@ -97,6 +97,13 @@ def test_a_marketer_sees_what_a_tighter_cap_would_have_blocked(
     log_in(page, world, "mark", "/studio/policy")
     page.wait_for_selector("#blocked-customers")  # loaded after the page, by script
     assert int(page.locator("#blocked-customers").inner_text()) >= 0
+    summary = page.locator("#consent-summary")
+    summary.wait_for()
+    customers, reach = world.ov.contact_policies.consent_reach()
+    reachable = [c for c, n in reach.items() if n["granted"] or n["withdrawn"]]
+    assert page.locator("#consent-table tbody tr").count() == len(reachable)
+    if not reachable:  # the simulated bank records no consent traits (yet)
+        assert f"None of {customers} customers" in summary.inner_text()
     page.locator('[name="caps.email.month"]').fill("0")
     page.get_by_role("button", name="Show the effect").click()
     effect = page.locator("#proposed-effect")

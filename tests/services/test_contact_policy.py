@@ -88,3 +88,21 @@ def test_the_effect_counts_what_a_tighter_cap_would_have_blocked(ov: Onevoice) -
     assert (effect.blocked_contacts, effect.blocked_customers) == (1, 1)
     assert effect.reasons == {"email cap per week": 1}
     assert ov.contact_policies.effect(tight, days=0.5).contacts == 1
+
+
+def test_consent_reach_counts_granted_and_withdrawn_marketing_per_channel(ov: Onevoice) -> None:
+    consents = {
+        "u1": {"marketing": {"email": True, "sms": False}},
+        "u2": {"marketing": {"*": True}},
+        "u3": {},
+    }
+    calls = [
+        {"type": "identify", "userId": u, "traits": {"consent": c}} for u, c in consents.items()
+    ]
+    assert not ov.collector.collect(calls, source="crm").rejected
+    ov.processor.run_until_idle()
+    customers, reach = ov.contact_policies.consent_reach()
+    assert customers == 3
+    assert reach["email"] == {"granted": 2, "withdrawn": 0}
+    assert reach["sms"] == {"granted": 1, "withdrawn": 1}
+    assert reach["push"] == {"granted": 1, "withdrawn": 0}

@@ -15,10 +15,10 @@ from datetime import time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from onevoice.domain.actions import TREATMENT_FIELDS
+from onevoice.domain.actions import MARKETING, TREATMENT_FIELDS
 from onevoice.domain.decide import Arbitration
 from onevoice.domain.errors import InvalidInput
-from onevoice.domain.policy import ALL_CHANNELS, PERIODS, Policy
+from onevoice.domain.policy import ALL_CHANNELS, PERIODS, Consent, Policy
 from onevoice.domain.policy_effect import CapEffect, cap_effect
 from onevoice.services.clock import Clock
 from onevoice.services.decisions import Decisions
@@ -120,6 +120,21 @@ class ContactPolicies:
         )
         self._decisions.use_policy(policy, arbitration)
         return version
+
+    def consent_reach(self, limit: int = 20_000) -> tuple[int, dict[str, dict[str, int]]]:
+        """How many of the ``limit`` most recently active customers marketing may reach on
+        each channel (consent granted), and how many withdrew it: (customers, per channel)."""
+        states = self._store.load_states(self._store.recent_profile_ids(limit))
+        reach: dict[str, dict[str, int]] = {
+            channel: {"granted": 0, "withdrawn": 0} for channel in TREATMENT_FIELDS
+        }
+        for state in states.values():
+            consent = Consent.from_traits({k: t.value for k, t in state.traits.items()})
+            for channel, counts in reach.items():
+                verdict = consent.state(MARKETING, channel)
+                if verdict != "unknown":
+                    counts[verdict] += 1
+        return len(states), reach
 
     def effect(self, policy: Policy | None = None, *, days: float = 7) -> CapEffect:
         """How many of the last ``days``' marketing contacts ``policy``'s caps would block."""

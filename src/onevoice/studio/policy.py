@@ -90,7 +90,10 @@ def routes(ov: Onevoice, env: Environment) -> list[Route]:
 
     def effect_now(request: Request) -> Response:
         staff_of(ov, request)
-        return JSONResponse(asdict(policies.effect()))
+        customers, reach = policies.consent_reach()
+        return JSONResponse(
+            {**asdict(policies.effect()), "consent": {"customers": customers, "reach": reach}}
+        )
 
     async def save(request: Request) -> Response:
         form = await request.form()

@@ -85,6 +85,25 @@
       big.className = "big"; big.id = "blocked-customers"; big.textContent = e.blocked_customers;
       p.append(big, ` of ${e.customers} contacted customers would have had marketing held back by the caps in force: ${e.blocked_contacts} of ${e.contacts} contacts.`);
       effectNow.append(p);
+      const reach = document.getElementById("consent-reach");
+      if (reach && e.consent) {
+        reach.innerHTML = "";
+        const table = document.createElement("table");
+        table.id = "consent-table";
+        table.innerHTML = "<thead><tr><th scope=col>Channel</th><th scope=col>Granted</th><th scope=col>Withdrawn</th></tr></thead><tbody></tbody>";
+        for (const [channel, n] of Object.entries(e.consent.reach)) {
+          if (!n.granted && !n.withdrawn) continue;
+          const tr = document.createElement("tr");
+          for (const v of [channel.replace("_", " "), `${n.granted} of ${e.consent.customers}`, n.withdrawn]) { const td = document.createElement("td"); td.textContent = v; tr.append(td); }
+          table.tBodies[0].append(tr);
+        }
+        const summary = document.createElement("p");
+        summary.id = "consent-summary";
+        const rows = table.tBodies[0].rows.length;
+        summary.textContent = rows ? `Of ${e.consent.customers} customers:` : `None of ${e.consent.customers} customers has marketing consent on any channel: decide offers them service actions only.`;
+        reach.append(summary);
+        if (rows) reach.append(table);
+      }
       const reasons = Object.entries(e.reasons || {});
       if (reasons.length) {
         const ul = document.createElement("ul"); ul.className = "compact";
