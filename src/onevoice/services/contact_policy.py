@@ -124,17 +124,19 @@ class ContactPolicies:
     def consent_reach(self, limit: int = 20_000) -> tuple[int, dict[str, dict[str, int]]]:
         """How many of the ``limit`` most recently active customers marketing may reach on
         each channel (consent granted), and how many withdrew it: (customers, per channel)."""
-        states = self._store.load_states(self._store.recent_profile_ids(limit))
+        traits = self._store.consent_traits(limit)
         reach: dict[str, dict[str, int]] = {
             channel: {"granted": 0, "withdrawn": 0} for channel in TREATMENT_FIELDS
         }
-        for state in states.values():
-            consent = Consent.from_traits({k: t.value for k, t in state.traits.items()})
+        for trait in traits:
+            if trait is None:
+                continue
+            consent = Consent.from_traits({"consent": trait})
             for channel, counts in reach.items():
                 verdict = consent.state(MARKETING, channel)
                 if verdict != "unknown":
                     counts[verdict] += 1
-        return len(states), reach
+        return len(traits), reach
 
     def effect(self, policy: Policy | None = None, *, days: float = 7) -> CapEffect:
         """How many of the last ``days``' marketing contacts ``policy``'s caps would block."""

@@ -176,6 +176,11 @@ class Store(Protocol):
         """The customer's newest decision on ``channel`` after ``since`` that showed an action."""
         ...
 
+    def consent_traits(self, limit: int) -> list[object]:
+        """The ``consent`` trait value (or ``None``) of the ``limit`` most recently updated
+        profiles: what the Studio counts reach from, without loading whole profiles."""
+        ...
+
     def rule_errors(self, limit: int) -> dict[str, tuple[int, str]]:
         """Eligibility rules that failed at run time in the newest ``limit`` decisions that
         had failures: action id → (how many times, the latest message)."""

@@ -197,6 +197,18 @@ class StudioSql:
             orjson.loads(body),
         )
 
+    def consent_traits(self, limit: int) -> list[object]:
+        with self._read() as cur:
+            cur.execute(
+                self._q("SELECT state FROM profiles ORDER BY updated_at DESC LIMIT ?"), (limit,)
+            )
+            rows = cur.fetchall()
+        found: list[object] = []
+        for (state,) in rows:
+            trait = orjson.loads(state).get("traits", {}).get("consent")
+            found.append(trait[0] if isinstance(trait, list) and trait else None)
+        return found
+
     def rule_errors(self, limit: int) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}
         with self._read() as cur:
