@@ -12,6 +12,7 @@ import math
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +26,8 @@ from onevoice.services.decisions import Decisions
 from onevoice.services.ports import PolicyVersion, Store
 
 _MONTH = timedelta(days=30)
+#: seconds the effect of the policy in force over the last week is reused
+EFFECT_TTL = 60.0
 
 
 def policy_to_dict(policy: Policy, arbitration: Arbitration) -> dict[str, Any]:
@@ -95,6 +98,7 @@ class ContactPolicies:
         self._decisions = decisions
         self._base = (decisions.policy, decisions.arbitration)
         self._delivery = tuple(delivery_events)
+        self._cached: tuple[Policy, float, CapEffect] | None = None
 
     def apply_stored(self) -> PolicyVersion | None:
         """Decide with the newest saved version, if there is one (at start-up)."""
@@ -139,11 +143,27 @@ class ContactPolicies:
         return len(traits), reach
 
     def effect(self, policy: Policy | None = None, *, days: float = 7) -> CapEffect:
-        """How many of the last ``days``' marketing contacts ``policy``'s caps would block."""
+        """How many of the last ``days``' marketing contacts ``policy``'s caps would block.
+
+        The answer for the policy in force over the last week is kept for
+        :data:`EFFECT_TTL` seconds (a week's replay barely moves in a minute; a save, which
+        replaces the policy, starts afresh).
+        """
+        if policy is None and days == 7:
+            in_force = self._decisions.policy
+            cached = self._cached
+            if cached and cached[0] is in_force and monotonic() < cached[1]:
+                return cached[2]
+            found = self._effect(in_force, days)
+            self._cached = (in_force, monotonic() + EFFECT_TTL, found)
+            return found
+        return self._effect(policy or self._decisions.policy, days)
+
+    def _effect(self, policy: Policy, days: float) -> CapEffect:
         now = self._clock()
         since = now - timedelta(days=days)
         contacts = self._store.contacts_between(since - _MONTH, now, self._delivery)
-        return cap_effect(contacts, policy or self._decisions.policy, since=since)
+        return cap_effect(contacts, policy, since=since)
 
 
 def _caps(raw: object) -> dict[str, dict[str, int]]:
