@@ -34,7 +34,14 @@ JOURNEY_MAP = {
         {"source": "rates", "target": "call", "count": 30, "share": 0.38, "median_seconds": 9000},
         {"source": "call", "target": "apply", "count": 12, "share": 0.4, "median_seconds": 86400},
     ],
-    "paths": [{"steps": ["home", "rates", "call", "apply"], "count": 12}],
+    "paths": [
+        {
+            "path": "Home → Mortgage rates → Called → Applied",
+            "journeys": 12,
+            "steps": 4,
+            "goal_share": 1.0,
+        },
+    ],
 }
 
 
@@ -79,8 +86,9 @@ def test_the_journey_map_draws_as_a_sankey_with_the_service_s_counts(
     assert page.locator("#sankey .sankey-node").count() == len(JOURNEY_MAP["nodes"])
     assert page.locator("#sankey .sankey-link").count() == len(JOURNEY_MAP["edges"])
     assert "Mortgage rates (web)" in page.locator("#sankey").inner_text()
-    page.get_by_label("Segment (lifecycle)").fill("customer")
+    assert "Home → Mortgage rates → Called → Applied" in page.locator("ol").inner_text()
+    page.get_by_label("Segment").fill("multi-channel")
     page.get_by_role("button", name="Show").click()
     page.wait_for_selector("#sankey .sankey-node")
-    assert wired.asked[-1] == {"segment": "customer", "days": "", "entry": ""}
+    assert wired.asked[-1] == {"segment": "multi-channel", "days": "", "entry": ""}
     shot(page, "journeys-map")
