@@ -34,6 +34,7 @@ TABLES = (
     *("actions", "decisions", "responses", "learners"),
     *("intent_states", "intent_models"),
     *("consent_ledger", "contact_budgets", "tombstones", "audit_log"),
+    *("staff_users", "staff_sessions", "policy_versions"),
 )
 
 

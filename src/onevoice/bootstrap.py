@@ -23,6 +23,7 @@ from onevoice.services.actions import Actions
 from onevoice.services.audit import Audit
 from onevoice.services.clock import Clock, utc_now
 from onevoice.services.collect import Collector
+from onevoice.services.contact_policy import ContactPolicies
 from onevoice.services.decisions import LEARNER_NAME, Decisions
 from onevoice.services.erasure import Erasure
 from onevoice.services.intents import Intents
@@ -34,6 +35,7 @@ from onevoice.services.processing import BackgroundProcessor, Processor
 from onevoice.services.profiles import Profiles
 from onevoice.services.ratelimit import RateLimiter
 from onevoice.services.reports import Reports
+from onevoice.services.staff import Staff
 from onevoice.services.tombstones import Tombstones
 from onevoice.store import open_store
 
@@ -59,6 +61,8 @@ class Onevoice:
     me_tokens: MeTokens
     limiter: RateLimiter
     reports: Reports
+    staff: Staff
+    contact_policies: ContactPolicies
     fleet: Fleet = field(default_factory=Fleet)
 
     def close(self) -> None:
@@ -136,6 +140,10 @@ def bootstrap(
         decisions, actions = _deciding(
             settings, store, profiles, clock, new_id, fleet, intents, secret, previous
         )
+        contact_policies = ContactPolicies(
+            store, clock, decisions, delivery_events=settings.delivery_events()
+        )
+        contact_policies.apply_stored()
     except BaseException:
         fleet.close()
         store.close()
@@ -178,6 +186,8 @@ def bootstrap(
             rules=settings.profile_rules(),
             attribution=timedelta(days=settings.attribution_days),
         ),
+        Staff(store, clock, session_lifetime=timedelta(hours=settings.studio_session_hours)),
+        contact_policies,
         fleet,
     )
 

@@ -22,6 +22,7 @@ from onevoice.report_cli import report_command
 from onevoice.respect_cli import erase, privacy
 from onevoice.sim.cli import simulate
 from onevoice.stream.cli import worker
+from onevoice.users_cli import users
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -111,6 +112,10 @@ def _print_demo_keys(ov: Onevoice) -> None:
         f"demo keys (new each start):\n  write  {write}\n  server {server}\n  admin  {admin}",
         err=True,
     )
+    from onevoice.demo import demo_login
+
+    name, password = demo_login(ov)
+    click.echo(f"Studio login (new password each start): {name} / {password}  at /studio", err=True)
 
 
 @main.group()
@@ -243,6 +248,7 @@ main.add_command(erase)
 main.add_command(privacy)
 main.add_command(report_command)
 main.add_command(worker)
+main.add_command(users)
 
 if __name__ == "__main__":
     main()

@@ -73,6 +73,11 @@ class Settings:
     model_reload_seconds: float = 2.0
     log_format: str = "text"
     metrics_port: int = 9100
+    studio_secure_cookies: str = "auto"
+    studio_session_hours: float = 12.0
+    contact_events: str = (
+        "Email Delivered,SMS Delivered,Push Notification Received,Promotion Viewed"
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -160,6 +165,9 @@ class Settings:
                 field="ONEVOICE_COMPONENT_SHARE",
             )
         return arms
+
+    def delivery_events(self) -> list[str]:
+        return _split(self.contact_events)
 
     def profile_rules(self) -> ProfileRules:
         return ProfileRules(
@@ -259,4 +267,9 @@ DOCS: dict[str, str] = {
     "model_reload_seconds": "how often a replica checks for a newer model saved by another",
     "log_format": "`text` or `json` (one JSON object per line, for log collectors)",
     "metrics_port": "port of `onevoice worker`'s Prometheus `/metrics` (0: none)",
+    "studio_secure_cookies": "Studio cookies carry the `Secure` flag: `auto` (when the request "
+    "came over https), `true` (always: behind a TLS proxy) or `false` (local http only)",
+    "studio_session_hours": "how long a Studio login lasts",
+    "contact_events": "track events that are marketing contacts sent by other systems (counted "
+    "with the decision log when the Studio shows what a cap would have blocked)",
 }

@@ -8,6 +8,7 @@ makes it the same world every time; a database that already holds events is left
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 
@@ -53,3 +54,17 @@ def load_demo(ov: Onevoice, echo: Callable[[str], None], *, config: WorldConfig 
     if not ov.actions.list():
         loaded = ov.actions.load(harbour_bank_catalog())
         echo(f"loaded Harbour Bank's action catalog: {len(loaded)} actions (try POST /v1/decide)")
+
+
+DEMO_USER = "demo"
+
+
+def demo_login(ov: Onevoice) -> tuple[str, str]:
+    """A Studio login for the demo (an admin, to see every page); a new password each start."""
+    password = secrets.token_urlsafe(12)
+    found = [u for u in ov.staff.list() if u.name == DEMO_USER]
+    if found:
+        ov.staff.change(found[0].user_id, role="admin", disabled=False, password=password)
+    else:
+        ov.staff.add(DEMO_USER, "admin", password)
+    return DEMO_USER, password

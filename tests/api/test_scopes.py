@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 from fastapi.routing import APIRoute
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from onevoice.api.app import create_app
 from tests.conftest import LiveServer
@@ -74,10 +74,18 @@ PATH_VALUES = {
 }
 
 
+#: Mounted apps with their own login (checked by ``test_the_studio_serves_nothing_to_api_keys``)
+MOUNTS = {"/studio"}
+#: Studio paths served without a login: the login form itself and its static files
+STUDIO_PUBLIC = {"/login", "/static/{name}"}
+
+
 def _flatten(routes: list[Any]) -> list[Route]:
     """Routes, looking inside included routers (FastAPI keeps them nested)."""
     found: list[Route] = []
     for route in routes:
+        if isinstance(route, Mount) and route.path in MOUNTS:
+            continue
         if isinstance(route, APIRoute | Route):
             found.append(route)
         elif hasattr(route, "original_router"):
@@ -121,6 +129,29 @@ def test_every_route_lets_in_exactly_the_credentials_of_its_scope(live: LiveServ
             let_in = answer.status_code not in (401, 403)
             if let_in != (who in ALLOWED[scope]) or answer.status_code >= 500:
                 wrong.append(f"{method} {path} as {who}: {answer.status_code} {answer.text[:120]}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_the_studio_serves_nothing_to_api_keys(live: LiveServer) -> None:
+    """Every Studio page but the login form answers an API key (or nothing) with the way to
+    the login, never with the page: the Studio takes only a staff login."""
+    routes = create_app(live.ov, run_processor=False).routes
+    mount = next(r for r in routes if isinstance(r, Mount) and r.path == "/studio")
+    headers = [{}, *({"Authorization": f"Bearer {k}"} for k in (live.server_key, live.admin_key))]
+    wrong = []
+    for route in mount.routes:
+        assert isinstance(route, Route)
+        if route.path in STUDIO_PUBLIC:
+            continue
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            path = route.path.format(action_id="no-such-action")
+            for sent in headers:
+                answer = httpx.request(method, f"{live.url}/studio{path}", headers=sent, timeout=30)
+                kept_out = answer.status_code in (401, 403) or (
+                    answer.is_redirect and "/studio/login" in answer.headers.get("location", "")
+                )
+                if not kept_out:
+                    wrong.append(f"{method} /studio{path}: {answer.status_code}")
     assert wrong == [], "\n".join(wrong)
 
 

@@ -47,6 +47,20 @@ class Actions:
         self._on_change(self.stored())
         return loaded
 
+    def check_rule(self, text: str) -> None:
+        """Compile an eligibility rule; :class:`InvalidExpression` (line, column) if wrong."""
+        if text.strip():
+            self._engine.compile(text)
+
+    def draft(self, raw: object) -> Catalog:
+        """The catalog as it would be with ``raw`` added or replaced (nothing is stored)."""
+        try:
+            return self.stored().with_action(parse_action(raw, where="action"), self._engine)
+        except InvalidExpression as error:
+            raise error.at(_relative(error.field) or "eligibility") from None
+        except InvalidInput as error:
+            raise InvalidInput(error.message, field=_relative(error.field)) from None
+
     def list(self) -> list[dict[str, Any]]:
         return [a.to_dict() for a in self.stored()]
 

@@ -141,6 +141,18 @@ class Decisions:
     def learner(self) -> Learner:
         return self._learner
 
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    @property
+    def arbitration(self) -> Arbitration:
+        return self._arbitration
+
+    def use_policy(self, policy: Policy, arbitration: Arbitration) -> None:
+        """Decide under ``policy`` and ``arbitration`` from now on (edited in the Studio)."""
+        self._policy, self._arbitration = policy, arbitration
+
     # -- decide ----------------------------------------------------------------------------
     def decide(
         self,
@@ -150,11 +162,15 @@ class Decisions:
         k: int = 1,
         *,
         _attempt: int = 0,
+        catalog: Catalog | None = None,
+        record: bool = True,
     ) -> Decided:
         """Choose up to ``k`` actions for ``customer`` (``type:value``) on ``channel``.
 
         With shared state, a decision another replica overtook is decided again (up to
-        ``ADMIT_TRIES`` times); ``_attempt`` counts those rounds.
+        ``ADMIT_TRIES`` times); ``_attempt`` counts those rounds. A preview (the Studio's
+        "who would get this draft action") passes its own ``catalog`` and ``record=False``:
+        the same decision, neither logged nor counted.
         """
         context = _check_request(customer, channel, context, k)
         now = self._clock()
@@ -220,9 +236,10 @@ class Decisions:
             features=features,
             signals=signals,
         )
+        offered = self._catalog if catalog is None else catalog
         with self._lock:
             decision = decide(
-                without_marketing(self._catalog) if blocked else self._catalog,
+                without_marketing(offered) if blocked else offered,
                 request,
                 self._learner,
                 policy=policy,
@@ -231,10 +248,12 @@ class Decisions:
             )
         if blocked:
             decision = replace(decision, reasons=(blocked, *decision.reasons))
-        record = _record(decision, subject, context, k, features)
-        if view is not None and record.chosen and not self._admitted(subject, view, record):
+        if not record:
+            return Decided(decision, subject, customer)
+        logged = _record(decision, subject, context, k, features)
+        if view is not None and logged.chosen and not self._admitted(subject, view, logged):
             return self.decide(customer, channel, context, k, _attempt=_attempt + 1)
-        self._log.append([record])
+        self._log.append([logged])
         return Decided(decision, subject, customer)
 
     def reference_subject(self, customer: str, key: bytes | None = None) -> str:

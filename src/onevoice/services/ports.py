@@ -268,6 +268,56 @@ class Store(Protocol):
         """(profile id, time, properties) of these people's track events named ``names``."""
         ...
 
+    # the Studio: staff, their sessions, the edited contact policy, what reports read
+    def add_staff(self, user: StaffUser, password_hash: str) -> None: ...
+    def staff_by_name(self, name: str) -> tuple[StaffUser, str] | None:
+        """The user and their password hash."""
+        ...
+
+    def get_staff(self, user_id: str) -> StaffUser | None: ...
+    def list_staff(self) -> list[StaffUser]: ...
+    def update_staff(
+        self, user_id: str, *, role: str, disabled_at: datetime | None, password_hash: str | None
+    ) -> bool: ...
+    def add_staff_session(self, session: StaffSession, token_hash: str) -> None: ...
+    def staff_session(self, token_hash: str) -> StaffSession | None: ...
+    def end_staff_sessions(
+        self, *, token_hash: str | None = None, user_id: str | None = None
+    ) -> None:
+        """End one session (by token hash) or every session of a user."""
+        ...
+
+    def add_policy_version(self, body: dict[str, Any], changed_by: str, at: datetime) -> int: ...
+    def policy_versions(self, limit: int) -> list[PolicyVersion]:
+        """The newest versions first."""
+        ...
+
+    def last_decision(self, subject: str, channel: str, since: datetime) -> DecisionRecord | None:
+        """The customer's newest decision on ``channel`` after ``since`` that showed an action."""
+        ...
+
+    def consent_traits(self, limit: int) -> list[object]:
+        """The ``consent`` trait value (or ``None``) of the ``limit`` most recently updated
+        profiles: what the Studio counts reach from, without loading whole profiles."""
+        ...
+
+    def rule_errors(self, limit: int) -> dict[str, tuple[int, str]]:
+        """Eligibility rules that failed at run time in the newest ``limit`` decisions that
+        had failures: action id → (how many times, the latest message)."""
+        ...
+
+    def recent_profile_ids(self, limit: int) -> list[str]:
+        """Profiles most recently updated first: the Studio's preview sample."""
+        ...
+
+    def contacts_between(
+        self, since: datetime, until: datetime, delivery_events: Collection[str]
+    ) -> list[tuple[str, Contact]]:
+        """(profile or subject id, contact) for every marketing contact in the period: the
+        decision log's chosen actions and delivery events (``Email Delivered``…) of the
+        event log, oldest first."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class DecisionFact:
@@ -371,3 +421,34 @@ class AuditEntry:
     target: str
     detail: dict[str, Any]
     audit_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffUser:
+    """A person who logs in to the Studio (never a customer)."""
+
+    user_id: str
+    name: str
+    role: str
+    created_at: datetime
+    disabled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffSession:
+    """A Studio login; ``csrf_token`` must come back with every change it makes."""
+
+    user_id: str
+    csrf_token: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVersion:
+    """The contact policy as saved in the Studio, by whom and when."""
+
+    version: int
+    body: dict[str, Any]
+    changed_by: str
+    at: datetime

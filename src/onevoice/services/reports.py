@@ -205,7 +205,9 @@ def build_log(
             cols["group"][k] = HOLDOUT
         times, values = orders.get(record.subject, ((), ()))
         if times:
-            first = bisect.bisect_right(times, at)
+            # times are kept to the millisecond: an order in the decision's own millisecond
+            # came after it (the decision was logged first), so the window includes it
+            first = bisect.bisect_left(times, at)
             last = bisect.bisect_right(times, at + window)
             if last > first:
                 cols["converted"][k] = 1.0

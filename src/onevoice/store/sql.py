@@ -31,6 +31,7 @@ from onevoice.store.sql_intents import IntentsSql
 from onevoice.store.sql_journeys import JourneysSql
 from onevoice.store.sql_reports import ReportsSql
 from onevoice.store.sql_respect import RespectSql
+from onevoice.store.sql_studio import StudioSql
 
 _CHUNK = 500
 
@@ -59,7 +60,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql):
+class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, StudioSql):
     """The shared implementation of the ``Store`` port."""
 
     backend = "sql"
