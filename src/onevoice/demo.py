@@ -2,7 +2,8 @@
 
 Two thousand customers over three weeks, played by the batch-and-blast policy (what most
 brands do today, so the Studio has an engagement gap to show), collected through the real
-collect path and processed into profiles — about twenty seconds on a laptop. A fixed seed
+collect path and processed into profiles, with the bank's consent register synced from its
+CRM (so marketing reaches those who agreed to it) — about twenty seconds on a laptop. A fixed seed
 makes it the same world every time; a database that already holds events is left alone.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from onevoice.bootstrap import Onevoice
 from onevoice.intent_cli import harbour_bank_intents
 from onevoice.sim import WorldConfig, simulate
+from onevoice.sim.consent import consent_calls
 from onevoice.sim.export import describe
 from onevoice.sim.feed import feed, process
 from onevoice.sim.policies import BatchAndBlast
@@ -46,6 +48,7 @@ def load_demo(ov: Onevoice, echo: Callable[[str], None], *, config: WorldConfig 
         echo("loaded Harbour Bank's intent definitions (hand rules until `onevoice train intents`)")
     fed = feed(world, ov.collector, on_batch=collected)
     fed.accepted += ov.collector.collect(survey_calls(world), source="survey").accepted
+    fed.accepted += ov.collector.collect(consent_calls(world), source="crm").accepted
     echo(f"processing {fed.accepted:,} events into profiles…")
     processed = process(ov.processor)
     echo(

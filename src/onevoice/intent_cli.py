@@ -8,25 +8,17 @@ from __future__ import annotations
 
 import math
 import time
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import click
-import yaml
 from rich.console import Console
 from rich.table import Table
 
 from onevoice.actions_cli import read_catalog_file
 from onevoice.domain.errors import InvalidInput
+from onevoice.sim.policies.onevoice import harbour_bank_intents
 
-HARBOUR_BANK_FILE = "harbour_bank_intents.yaml"
-
-
-def harbour_bank_intents() -> Any:
-    """Harbour Bank's intent definitions, as shipped beside the simulator."""
-    text = resources.files("onevoice.sim").joinpath(HARBOUR_BANK_FILE).read_text()
-    return yaml.safe_load(text)
+__all__ = ["evaluate_group", "harbour_bank_intents", "intents", "train"]
 
 
 @click.group()

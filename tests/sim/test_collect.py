@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 from click.testing import CliRunner
@@ -38,6 +39,10 @@ def test_the_demo_fills_an_empty_store_and_leaves_a_full_one(ov: Onevoice) -> No
     events = ov.store.count_events()
     assert events > 0 and any("demo world ready" in line for line in lines)
     assert len(ov.actions.list()) == 5  # decide has Harbour Bank's offers to choose from
+    # the bank's consent register came in from its CRM: marketing may reach who agreed
+    consents = [p.state.traits["consent"].value for p in _profiles(ov)]
+    assert consents and any(c["marketing"]["email"] for c in consents)
+    assert not all(c["marketing"]["email"] for c in consents)
     load_demo(ov, lines.append)
     assert ov.store.count_events() == events
     assert "not loading" in lines[-1]
@@ -81,3 +86,12 @@ def test_written_events_are_what_the_collector_accepts(tmp_path: Path) -> None:
     now = datetime.now(UTC)
     for line in path.read_text().splitlines():
         parse_event(orjson.loads(line), received_at=now)
+
+
+def _profiles(ov: Onevoice) -> list[Any]:
+    """Every stored profile (the demo world is small)."""
+    with ov.store._read() as cur:  # type: ignore[attr-defined]
+        cur.execute("SELECT profile_id FROM profiles")
+        ids = [row[0] for row in cur.fetchall()]
+    found = [ov.store.get_profile(i) for i in ids]
+    return [p for p in found if p is not None and "consent" in p.state.traits]

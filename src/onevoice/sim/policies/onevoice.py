@@ -47,6 +47,7 @@ from onevoice.sim.segment import Identities
 from onevoice.sim.view import CustomerView
 
 CATALOG_FILE = "harbour_bank_actions.yaml"
+INTENTS_FILE = "harbour_bank_intents.yaml"
 SEND_LOCAL_HOUR = 10
 #: The order in which outbound channels are asked (the cheapest, least intrusive first).
 OUTBOUND_ORDER = ("email", "push", "sms")
@@ -68,6 +69,12 @@ class _SimClock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+def harbour_bank_intents() -> Any:
+    """Harbour Bank's intent definitions file's contents (hand rules; see ``onevoice intents``)."""
+    text = resources.files("onevoice.sim").joinpath(INTENTS_FILE).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
 
 
 def harbour_bank_catalog() -> Any:
@@ -99,6 +106,7 @@ class OnevoicePolicy:
         dismiss_ignored: tuple[str, ...] = (),
         seed: int = 0,
         tag: str = "ov",
+        intents: bool = True,
     ) -> None:
         self.database_url = database_url
         self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
@@ -108,6 +116,7 @@ class OnevoicePolicy:
         self.dismiss_ignored = frozenset(cat.CH[name] for name in dismiss_ignored)
         self.seed = seed
         self.tag = tag
+        self.intents = intents
         self.chosen: list[tuple[str, str]] = []  # (decision_id, action_id) of every action
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._clock = _SimClock()
@@ -229,6 +238,8 @@ class OnevoicePolicy:
             settings, clock=self._clock, new_id=lambda: f"{prefix}{next(counter):09d}"
         )
         self._ov.actions.load(self.catalog if self.catalog is not None else harbour_bank_catalog())
+        if self.intents:  # intents scored as events arrive: eligibility, features, reasons
+            self._ov.intents.load_definitions(harbour_bank_intents())
 
     def _reference(self, customer: int, view: CustomerView) -> str:
         if view.known[customer]:
