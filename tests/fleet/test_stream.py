@@ -116,12 +116,13 @@ def test_a_worker_stores_each_customers_events_in_the_order_published(
 def test_a_killed_worker_loses_nothing_and_counts_nothing_twice(
     api: Onevoice, pg: str, nats_url: str, prefix: str, processes: Start
 ) -> None:
-    customers, each = 50, 60
+    customers, each = 50, 120
     total = customers * each
-    for start in range(0, total, 100):
-        api.collector.collect(_events(customers, each)[start : start + 100])
+    for start in range(0, total, 500):
+        api.collector.collect(_events(customers, each)[start : start + 500])
     env = _worker_env(pg, nats_url, prefix)
-    first = processes(["worker"], env)
+    # small batches, so there are many commits to be killed between on a fast machine too
+    first = processes(["worker", "--batch", "10"], env)
     wait_for(lambda: api.store.count_events() > 0, 60, "the worker to begin")
     first.kill()  # SIGKILL mid-stream: no goodbye, batches half done
     stored_at_kill = api.store.count_events()

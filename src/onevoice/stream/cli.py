@@ -19,7 +19,14 @@ from onevoice.domain.errors import OnevoiceError
 @click.option("--database", default=None, help="database URL (default ONEVOICE_DATABASE_URL)")
 @click.option("--name", default=None, help="this worker's name (default host-pid)")
 @click.option("--metrics-port", type=int, default=None, help="Prometheus port (0: none)")
-def worker(database: str | None, name: str | None, metrics_port: int | None) -> None:
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10_000),
+    default=500,
+    show_default=True,
+    help="events fetched and stored per transaction, per partition",
+)
+def worker(database: str | None, name: str | None, metrics_port: int | None, batch: int) -> None:
     """Store and process events from NATS JetStream (needs ONEVOICE_STREAM_URL).
 
     Holds a fair share of the stream's partitions (leases in Redis when
@@ -70,6 +77,7 @@ def worker(database: str | None, name: str | None, metrics_port: int | None) -> 
         url=settings.stream_url,
         prefix=settings.stream_prefix,
         dedupe_seconds=settings.stream_dedupe_seconds,
+        batch=batch,
         tick=max(0.2, settings.lease_seconds / 4),
         lease_ttl=settings.lease_seconds,
     )
