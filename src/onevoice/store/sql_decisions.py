@@ -8,7 +8,6 @@ contact of the customer; responses are kept once per (decision, action, outcome)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,30 +16,18 @@ import orjson
 from onevoice.domain.events import format_time, parse_time
 from onevoice.domain.policy import Contact, Response
 from onevoice.services.ports import ContactLog, DecisionRecord, ResponseRecord
+from onevoice.store.sql_part import SqlPart, dumps
 
 if TYPE_CHECKING:
-    from onevoice.store.sql import Cursor
+    pass
 
 #: Impressions older than this are never scored as lapsed (the sweep reads recent ones).
 LAPSE_HORIZON = timedelta(days=31)
 _DECISION_COLUMNS = "decision_id, subject, channel, at, chosen, conversation_id, body"
 
 
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-class DecisionsSql:
+class DecisionsSql(SqlPart):
     """Deciding's part of the ``Store`` port, in SQL both backends share."""
-
-    def _write(self) -> AbstractContextManager[Cursor]:
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[Cursor]:
-        raise NotImplementedError
-
-    def _q(self, sql: str) -> str:
-        raise NotImplementedError
 
     # -- the catalog ---------------------------------------------------------------------
     def put_actions(self, actions: Sequence[tuple[str, dict[str, Any]]], at: datetime) -> None:
@@ -51,7 +38,7 @@ class DecisionsSql:
                     "ON CONFLICT (action_id) DO UPDATE SET body = excluded.body, "
                     "updated_at = excluded.updated_at"
                 ),
-                [(action_id, _dumps(body), format_time(at)) for action_id, body in actions],
+                [(action_id, dumps(body), format_time(at)) for action_id, body in actions],
             )
 
     def list_actions(self) -> list[dict[str, Any]]:
@@ -184,7 +171,7 @@ class DecisionsSql:
                     "ON CONFLICT (name) DO UPDATE SET state = excluded.state, "
                     "updated_at = excluded.updated_at"
                 ),
-                (name, _dumps(state), format_time(at)),
+                (name, dumps(state), format_time(at)),
             )
 
     def load_learner(self, name: str) -> dict[str, Any] | None:
@@ -203,9 +190,9 @@ def _decision_row(record: DecisionRecord) -> tuple[Any, ...]:
         record.subject,
         record.channel,
         format_time(record.at),
-        _dumps([list(c) for c in record.chosen]),
+        dumps([list(c) for c in record.chosen]),
         record.conversation_id,
-        _dumps(record.body),
+        dumps(record.body),
     )
 
 

@@ -8,7 +8,6 @@ event twice), deleted with a merged-away person, and by :meth:`delete_intents` o
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ import orjson
 
 from onevoice.domain.events import Event, format_time, parse_time
 from onevoice.services.ports import IntentModelRecord, ProcessedBatch, StoredIntents
+from onevoice.store.sql_part import SqlPart, dumps
 
 if TYPE_CHECKING:
     from onevoice.store.sql import Cursor
@@ -23,24 +23,8 @@ if TYPE_CHECKING:
 _CHUNK = 500
 
 
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-class IntentsSql:
+class IntentsSql(SqlPart):
     """Intent's part of the ``Store`` port, in SQL both backends share."""
-
-    def _write(self) -> AbstractContextManager[Cursor]:
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[Cursor]:
-        raise NotImplementedError
-
-    def _q(self, sql: str) -> str:
-        raise NotImplementedError
-
-    def _marks(self, n: int) -> str:
-        raise NotImplementedError
 
     # -- per person ------------------------------------------------------------------------
     def _write_intents(self, cur: Cursor, batch: ProcessedBatch) -> None:
@@ -68,8 +52,8 @@ class IntentsSql:
             [
                 (
                     pid,
-                    _dumps(i.state),
-                    _dumps([[n, s, list(r)] for n, s, r in i.scores]),
+                    dumps(i.state),
+                    dumps([[n, s, list(r)] for n, s, r in i.scores]),
                     format_time(i.scored_at),
                     i.model_version,
                 )
@@ -126,7 +110,7 @@ class IntentsSql:
                     "INSERT INTO intent_models (version, kind, body, metrics, created_at) "
                     "VALUES (?, ?, ?, ?, ?)"
                 ),
-                (version, kind, _dumps(body), _dumps(metrics), format_time(at)),
+                (version, kind, dumps(body), dumps(metrics), format_time(at)),
             )
         return version
 

@@ -7,26 +7,20 @@ are journeys' material (the processor files them within moments of arrival).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from onevoice.domain.events import format_time
+from onevoice.store.sql_part import SqlPart
 
 if TYPE_CHECKING:
-    from onevoice.store.sql import Cursor
+    pass
 
 
-class JourneysSql:
+class JourneysSql(SqlPart):
     """The journeys' part of the ``Store`` port, in SQL both backends share."""
-
-    def _read(self) -> AbstractContextManager[Cursor]:
-        raise NotImplementedError
-
-    def _q(self, sql: str) -> str:
-        raise NotImplementedError
 
     def event_records(
         self, since: datetime | None, until: datetime | None, *, chunk: int = 20_000

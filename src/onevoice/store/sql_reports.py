@@ -9,7 +9,6 @@ functions differ between SQLite and PostgreSQL, the rest is shared.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +16,10 @@ import orjson
 
 from onevoice.domain.events import format_time
 from onevoice.services.ports import DecisionFact
+from onevoice.store.sql_part import SqlPart
 
 if TYPE_CHECKING:
-    from onevoice.store.sql import Cursor
+    pass
 
 _CHUNK = 500
 # holdout, component and features as one small JSON array (one parse of the body); the
@@ -75,19 +75,8 @@ def _fact(
     )
 
 
-class ReportsSql:
+class ReportsSql(SqlPart):
     """The reports' part of the ``Store`` port."""
-
-    backend: str
-
-    def _read(self) -> AbstractContextManager[Cursor]:
-        raise NotImplementedError
-
-    def _q(self, sql: str) -> str:
-        raise NotImplementedError
-
-    def _marks(self, n: int) -> str:
-        raise NotImplementedError
 
     def decision_facts_between(self, since: datetime, until: datetime) -> list[DecisionFact]:
         with self._read() as cur:

@@ -9,7 +9,6 @@ there. Table and column names in SQL come only from that constant, never from in
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ import orjson
 from onevoice.domain.consent import ConsentChange
 from onevoice.domain.events import format_time, parse_time
 from onevoice.services.ports import AuditEntry, Budget, DecisionRecord, ResponseRecord
+from onevoice.store.sql_part import SqlPart
 
 if TYPE_CHECKING:
     from onevoice.store.sql import Cursor
@@ -47,20 +47,8 @@ def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
     return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
 
 
-class RespectSql:
+class RespectSql(SqlPart):
     """Respect's part of the ``Store`` port, in SQL both backends share."""
-
-    def _write(self) -> AbstractContextManager[Cursor]:
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[Cursor]:
-        raise NotImplementedError
-
-    def _q(self, sql: str) -> str:
-        raise NotImplementedError
-
-    def _marks(self, n: int) -> str:
-        raise NotImplementedError
 
     # -- the consent ledger ------------------------------------------------------------------
     def _insert_consent(self, cur: Cursor, rows: Sequence[tuple[str, ConsentChange]]) -> None:

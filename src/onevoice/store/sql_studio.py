@@ -7,7 +7,6 @@ and ``_q``), like :mod:`onevoice.store.sql_decisions`.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,26 +16,18 @@ from onevoice.domain.actions import MARKETING
 from onevoice.domain.events import format_time, parse_time
 from onevoice.domain.policy import Contact
 from onevoice.services.ports import DecisionRecord, PolicyVersion, StaffSession, StaffUser
+from onevoice.store.sql_part import SqlPart
 
 if TYPE_CHECKING:
-    from onevoice.store.sql import Cursor
+    pass
 
 _USER_COLUMNS = "user_id, name, role, created_at, disabled_at"
 #: channels whose delivery events count as contacts (what the simulator and senders log)
 _OUTBOUND = ("email", "sms", "push", "web", "app")
 
 
-class StudioSql:
+class StudioSql(SqlPart):
     """The Studio's part of the ``Store`` port, in SQL both backends share."""
-
-    def _write(self) -> AbstractContextManager[Cursor]:
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[Cursor]:
-        raise NotImplementedError
-
-    def _q(self, sql: str) -> str:
-        raise NotImplementedError
 
     # -- staff ---------------------------------------------------------------------------
     def add_staff(self, user: StaffUser, password_hash: str) -> None:

@@ -1,0 +1,45 @@
+"""What every part of the SQL store uses from the store that assembles them.
+
+The store is one class, :class:`~onevoice.store.sql.SqlStore`, built from one mixin per
+concern (deciding, intents, journeys, respect, reports, the Studio), each in its own
+module. Each mixin derives from :class:`SqlPart`, which names what the assembled store
+provides: a write transaction, a read cursor, ``?`` placeholders rewritten for the
+backend, a list of placeholders, and which backend it is.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from onevoice.store.sql import Cursor
+
+
+class SqlPart:
+    """The assembled store's primitives, as the mixins see them (``SqlStore`` has them)."""
+
+    backend: str
+
+    def _write(self) -> AbstractContextManager[Cursor]:
+        """A cursor inside one write transaction, committed when the block ends."""
+        raise NotImplementedError
+
+    def _read(self) -> AbstractContextManager[Cursor]:
+        """A cursor for reading (this thread's connection)."""
+        raise NotImplementedError
+
+    def _q(self, sql: str) -> str:
+        """``sql`` with ``?`` placeholders in the backend's own style."""
+        raise NotImplementedError
+
+    def _marks(self, n: int) -> str:
+        """``n`` placeholders for an ``IN (…)`` list."""
+        raise NotImplementedError
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, as every JSON column is stored."""
+    return orjson.dumps(value).decode()
