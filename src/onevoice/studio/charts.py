@@ -26,7 +26,7 @@ def _label(node: Mapping[str, Any]) -> str:
 
 def busiest(journey_map: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The ``MAX_NODES`` busiest steps and the ``MAX_EDGES`` busiest transitions between
-    them, loops (a step followed by itself) left out."""
+    them, loops (a step followed by itself) left out, and steps left with no transition."""
     nodes = sorted(journey_map.get("nodes", []), key=lambda n: (-n["count"], n["id"]))[:MAX_NODES]
     kept = {n["id"] for n in nodes}
     edges = [
@@ -35,11 +35,44 @@ def busiest(journey_map: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[
         if e["source"] in kept and e["target"] in kept and e["source"] != e["target"]
     ]
     edges.sort(key=lambda e: (-e["count"], e["source"], e["target"]))
-    return nodes, edges[:MAX_EDGES]
+    edges = edges[:MAX_EDGES]
+    linked = {e["source"] for e in edges} | {e["target"] for e in edges}
+    return [n for n in nodes if n["id"] in linked], edges
+
+
+def acyclic(edges: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The busiest transitions that flow one way: each edge, busiest first, is kept unless
+    it closes a cycle with those kept (a Sankey of cycles is a tangle; the flow graph shows
+    the way back).
+
+    >>> [(e["source"], e["target"]) for e in acyclic([{"source": "a", "target": "b",
+    ...     "count": 5}, {"source": "b", "target": "a", "count": 2}])]
+    [('a', 'b')]
+    """
+    outgoing: dict[str, set[str]] = defaultdict(set)
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = {start}, [start]
+        while todo:
+            here = todo.pop()
+            if here == goal:
+                return True
+            for there in outgoing[here] - seen:
+                seen.add(there)
+                todo.append(there)
+        return False
+
+    kept = []
+    for e in sorted(edges, key=lambda e: -e["count"]):
+        if not reaches(e["target"], e["source"]):
+            outgoing[e["source"]].add(e["target"])
+            kept.append(e)
+    return kept
 
 
 def sankey_figure(journey_map: Mapping[str, Any]) -> dict[str, Any]:
-    """A plotly Sankey of a journey map's busiest steps and transitions (counts as widths).
+    """A plotly Sankey of a journey map's busiest steps and one-way transitions (see
+    :func:`acyclic`; counts as widths).
 
     >>> fig = sankey_figure({"nodes": [{"id": "a", "label": "Home", "channel": "web",
     ...     "count": 3}, {"id": "b", "label": "Call", "channel": "call_centre", "count": 1}],
@@ -49,6 +82,7 @@ def sankey_figure(journey_map: Mapping[str, Any]) -> dict[str, Any]:
     ([0], [1])
     """
     nodes, edges = busiest(journey_map)
+    forward = acyclic(edges)
     index = {node["id"]: n for n, node in enumerate(nodes)}
     return {
         "data": [
@@ -61,12 +95,12 @@ def sankey_figure(journey_map: Mapping[str, Any]) -> dict[str, Any]:
                     "color": [_colour(n.get("channel")) for n in nodes],
                 },
                 "link": {
-                    "source": [index[e["source"]] for e in edges],
-                    "target": [index[e["target"]] for e in edges],
-                    "value": [e["count"] for e in edges],
+                    "source": [index[e["source"]] for e in forward],
+                    "target": [index[e["target"]] for e in forward],
+                    "value": [e["count"] for e in forward],
                     "customdata": [
                         [round(100 * float(e.get("share") or 0), 1), e.get("median_seconds")]
-                        for e in edges
+                        for e in forward
                     ],
                     "hovertemplate": "%{source.label} → %{target.label}<br>%{value} moves "
                     "(%{customdata[0]}% of the step's)<br>median wait %{customdata[1]} s"
@@ -121,7 +155,8 @@ def flow_figure(journey_map: Mapping[str, Any]) -> dict[str, Any]:
     where: dict[str, tuple[float, float]] = {}
     for x, members in by_column.items():
         for k, member in enumerate(members):
-            where[member["id"]] = (float(x), (len(members) - 1) / 2 - k)
+            # every other step a little to the right: arrows inside a column stay visible
+            where[member["id"]] = (x + 0.3 * (k % 2), (len(members) - 1) / 2 - k)
     top = max((e["count"] for e in edges), default=1)
     biggest = max((n["count"] for n in nodes), default=1)
     arrows = [
@@ -170,7 +205,7 @@ def flow_figure(journey_map: Mapping[str, Any]) -> dict[str, Any]:
             "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
             "showlegend": False,
             "annotations": arrows,
-            "xaxis": {"visible": False, "range": [-0.6, max(column.values(), default=0) + 0.6]},
+            "xaxis": {"visible": False, "range": [-0.6, max(column.values(), default=0) + 0.9]},
             "yaxis": {"visible": False},
             "hovermode": "closest",
         },
@@ -291,6 +326,7 @@ def gap_figure(weekly: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "height": 340,
             "margin": {"l": 60, "r": 60, "t": 20, "b": 40},
             "legend": {"orientation": "h", "y": -0.2},
+            "xaxis": {"type": "category", "title": {"text": "week starting"}},
             "yaxis": {"title": {"text": "share"}, "rangemode": "tozero"},
             "yaxis2": {"title": {"text": "NPS"}, "overlaying": "y", "side": "right"},
         },

@@ -150,7 +150,7 @@ def journey_answer(source: JourneySource, params: Mapping[str, str]) -> dict[str
         "journeys": found["journeys"],
         "customers": found["customers"],
         "steps": len(found["nodes"]),
-        "drawn_steps": min(len(found["nodes"]), charts.MAX_NODES),
+        "drawn_steps": len(charts.busiest(found)[0]),
         "sankey": charts.sankey_figure(found),
         "flow": charts.flow_figure(found),
         "paths": found["paths"],

@@ -29,7 +29,7 @@
       if (!r.ok) { status.textContent = "Could not build the map: " + await problem(r); status.className = "error"; status.setAttribute("role", "alert"); return; }
       const m = await r.json();
       status.textContent = m.journeys ? "" : "No journeys in this window and segment.";
-      document.getElementById("map-summary").textContent = `${num(m.journeys, 0)} journeys of ${num(m.customers, 0)} customers over ${m.steps} steps; the ${m.drawn_steps} busiest steps are drawn (loops left out).`;
+      document.getElementById("map-summary").textContent = `${num(m.journeys, 0)} journeys of ${num(m.customers, 0)} customers over ${m.steps} steps; the ${m.drawn_steps} busiest steps are drawn. The Sankey keeps the transitions that flow one way; the flow graph shows the way back too.`;
       draw("sankey", m.sankey);
       const flow = document.getElementById("flow");
       flow.hidden = false; draw("flow", m.flow); flow.hidden = document.getElementById("tab-flow").getAttribute("aria-selected") !== "true";
