@@ -16,9 +16,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import orjson
+import polars as pl
 from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -71,13 +72,20 @@ class ReportSource(Protocol):
 
 
 def store_journeys(ov: Onevoice) -> JourneySource:
-    """The journeys facade over the store's events, as ``GET /v1/journeys/*`` builds it."""
+    """The journeys facade over the store's events, as ``GET /v1/journeys/*`` builds it;
+    a window's events, read from the store (most of a map's time), are kept
+    ``CACHE_SECONDS`` so another segment, entry step or naming of the same window is quick."""
+    windows = Cache(size=4)
+
+    def events(since: datetime | None, until: datetime | None) -> pl.LazyFrame:
+        frame = windows.get((since, until), lambda: from_store(ov.store, since, until).collect())
+        return cast(pl.DataFrame, frame).lazy()
 
     def make(granularity: str) -> JourneyAnalytics:
         rules = rules_from(ov.settings, granularity=granularity)
         ov.background.sync()
         return JourneyAnalytics(
-            lambda s, e: from_store(ov.store, s, e),
+            events,
             *rules,
             shown=lambda s, e: shown_from_store(ov.store, s, e),
         )
