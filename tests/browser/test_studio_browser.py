@@ -112,16 +112,9 @@ def test_a_marketer_sees_what_a_tighter_cap_would_have_blocked(
     shot(page, "contact-policy")
 
 
-def test_journeys_and_dashboards_say_they_are_not_available_yet(
-    world: LiveServer, page_for: Any
-) -> None:
+def test_an_admin_manages_users_and_keys(world: LiveServer, page_for: Any) -> None:
     page = page_for()
     log_in(page, world, "ada", "/studio/journeys")
-    assert "Not available yet" in page.locator("#not-available").inner_text()
-    shot(page, "journeys")
-    page.get_by_role("link", name="Dashboards").click()
-    assert "Not available yet" in page.locator("#not-available").inner_text()
-    shot(page, "dashboards")
     page.get_by_role("link", name="Admin").click()
     page.wait_for_selector("text=Studio users")
     shot(page, "admin")

@@ -20,7 +20,7 @@ from onevoice.api.routes import actions, admin, collect, decide, intents, me, op
 from onevoice.api.routes import journeys as journey_routes
 from onevoice.api.routes import reports as report_routes
 from onevoice.bootstrap import Onevoice
-from onevoice.studio import studio_app
+from onevoice.studio import store_journeys, studio_app
 
 DESCRIPTION = """
 onevoice listens to every interaction on every channel, joins them into one customer
@@ -97,7 +97,7 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     app.include_router(me.router(ov))
     app.include_router(report_routes.router(ov))
     ops.install(app, ov)
-    app.mount("/studio", studio_app(ov))
+    app.mount("/studio", studio_app(ov, journeys=store_journeys(ov), reports=ov.reports))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

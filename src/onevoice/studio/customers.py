@@ -26,6 +26,8 @@ from onevoice.services.ports import ContactLog, StoredProfile
 from onevoice.studio.web import PREFIX, check_csrf, form_text, render, staff_of
 
 #: identifier types tried, in order, for a search without ``type:``
+#: an intent scoring below this is not shown on the 360 (scores decay towards 0)
+INTENT_SHOWN = 0.05
 SEARCH_TYPES = ("userId", "email", "phone", "crm_id", "anonymousId", "profile")
 AGENT_CHANNELS = ("call_centre", "chat", "branch", "web", "app", "email", "sms", "push", "ivr")
 TIMELINE_LIMIT = 100
@@ -144,6 +146,7 @@ def customer_view(ov: Onevoice, reference: str, channel: str, shown: set[str]) -
         "display_name": str(traits.get("name") or full or reference),
         "profile": profile,
         "consent": _consent(stored),
+        "intents": current_intents(profile.get("intents", [])),
         "timeline": timeline,
         "channels_seen": channels_seen,
         "shown": shown,
@@ -153,6 +156,21 @@ def customer_view(ov: Onevoice, reference: str, channel: str, shown: set[str]) -
         "contacts": sorted(log.contacts, key=lambda c: c.at, reverse=True)[:20],
         "responses": sorted(log.responses, key=lambda r: r.at, reverse=True)[:20],
     }
+
+
+def current_intents(scored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The intents worth an agent's attention (score at least ``INTENT_SHOWN``), best first.
+
+    >>> current_intents([{"name": "savings", "score": 0.45, "reasons": ["query:isa"]},
+    ...                  {"name": "mortgage", "score": 0.0, "reasons": []}])
+    [{'name': 'savings', 'score': 0.45, 'reasons': ['query:isa'], 'percent': 45}]
+    """
+    found = [
+        {**i, "percent": round(100 * float(i["score"]))}
+        for i in scored
+        if float(i.get("score") or 0) >= INTENT_SHOWN
+    ]
+    return sorted(found, key=lambda i: -float(i["score"]))
 
 
 def _still_open(ov: Onevoice, subject: str, channel: str, log: ContactLog) -> dict[str, Any] | None:
