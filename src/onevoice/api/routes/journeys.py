@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Query
 from starlette.concurrency import run_in_threadpool
 
 from onevoice.api.auth import requires
@@ -40,7 +40,7 @@ def _time(text: str | None, field: str) -> datetime | None:
 def router(ov: Onevoice) -> APIRouter:
     api = APIRouter(tags=["journeys"], dependencies=[requires(ov.keys, "server")])
 
-    def analytics(request: Request, gap_hours: float | None, granularity: str | None) -> Any:
+    def analytics(gap_hours: float | None, granularity: str | None) -> Any:
         rules = rules_from(ov.settings, gap_hours=gap_hours, granularity=granularity or "reason")
         ov.background.sync()
         return JourneyAnalytics(
@@ -56,7 +56,6 @@ def router(ov: Onevoice) -> APIRouter:
 
     @api.get("/v1/journeys/map", summary="The journeys customers take: steps, transitions, paths")
     async def journey_map(
-        request: Request,
         segment: str | None = _SEGMENT,
         start: str | None = _FROM,
         end: str | None = _TO,
@@ -66,13 +65,12 @@ def router(ov: Onevoice) -> APIRouter:
         top: int = Query(20, ge=1, le=500, description="how many paths and end steps"),
     ) -> Json:
         chosen = filters(segment, start, end, entry)
-        reports = analytics(request, gap_hours, granularity)
+        reports = analytics(gap_hours, granularity)
         result = await run_in_threadpool(reports.map, chosen, top=top)
         return Json(result.to_json())
 
     @api.get("/v1/journeys/friction", summary="Repeat contacts, channel hopping, dead ends, waits")
     async def journey_friction(
-        request: Request,
         segment: str | None = _SEGMENT,
         start: str | None = _FROM,
         end: str | None = _TO,
@@ -81,28 +79,25 @@ def router(ov: Onevoice) -> APIRouter:
         limit: int = Query(100, ge=0, le=10_000, description="flagged journeys listed"),
     ) -> Json:
         chosen = filters(segment, start, end, entry)
-        reports = analytics(request, gap_hours, None)
+        reports = analytics(gap_hours, None)
         result = await run_in_threadpool(reports.friction, chosen)
         return Json(result.to_json(limit))
 
     @api.get("/v1/journeys/gap", summary="The five signs of the engagement gap, and by week")
     async def journey_gap(
-        request: Request,
         segment: str | None = _SEGMENT,
         start: str | None = _FROM,
         end: str | None = _TO,
         gap_hours: float | None = _GAP,
     ) -> Json:
         chosen = filters(segment, start, end, None)
-        reports = analytics(request, gap_hours, None)
+        reports = analytics(gap_hours, None)
         return Json(await run_in_threadpool(reports.gap, chosen))
 
     @api.get("/v1/journeys/value", summary="Value, conversion and retention by channel mix")
-    async def journey_value(
-        request: Request, start: str | None = _FROM, end: str | None = _TO
-    ) -> Json:
+    async def journey_value(start: str | None = _FROM, end: str | None = _TO) -> Json:
         chosen = filters(None, start, end, None)
-        reports = analytics(request, None, None)
+        reports = analytics(None, None)
         table = await run_in_threadpool(reports.value, chosen)
         return Json({"groups": table.to_dicts()})
 
@@ -111,7 +106,6 @@ def router(ov: Onevoice) -> APIRouter:
         summary="How real journeys follow a designed one, where they leave it",
     )
     async def journey_conformance(
-        request: Request,
         design: dict[str, Any] = _DESIGN,
         segment: str | None = _SEGMENT,
         start: str | None = _FROM,
@@ -120,7 +114,7 @@ def router(ov: Onevoice) -> APIRouter:
     ) -> Json:
         designed = DesignedJourney.parse(design)
         chosen = filters(segment, start, end, None)
-        reports = analytics(request, gap_hours, None)
+        reports = analytics(gap_hours, None)
         result = await run_in_threadpool(reports.conformance, designed, chosen)
         return Json(result.to_json())
 

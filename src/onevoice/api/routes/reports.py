@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from onevoice.api.auth import requires
@@ -59,7 +59,6 @@ def router(ov: Onevoice) -> APIRouter:
 
     @api.get("/v1/reports/lift", summary="Lift with 95% intervals, per action, program, …")
     async def lift(
-        request: Request,
         since: str | None = _SINCE,
         until: str | None = _UNTIL,
         by: str | None = _BY,
@@ -73,7 +72,6 @@ def router(ov: Onevoice) -> APIRouter:
 
     @api.get("/v1/reports/roi", summary="Incremental revenue, cost, net, ROI; ranked")
     async def roi(
-        request: Request,
         since: str | None = _SINCE,
         until: str | None = _UNTIL,
         by: str | None = _BY,
@@ -88,7 +86,6 @@ def router(ov: Onevoice) -> APIRouter:
 
     @api.get("/v1/reports/budget", summary="What ±X% contacts would bring, per program")
     async def budget(
-        request: Request,
         since: str | None = _SINCE,
         until: str | None = _UNTIL,
         change: str | None = _CHANGE,
@@ -102,7 +99,6 @@ def router(ov: Onevoice) -> APIRouter:
 
     @api.get("/v1/reports/respect", summary="Messages per customer, unsubscribes, erosion")
     async def respect(
-        request: Request,
         since: str | None = _SINCE,
         until: str | None = _UNTIL,
         by: str | None = _BY,
@@ -112,9 +108,7 @@ def router(ov: Onevoice) -> APIRouter:
         return Json({**body, "rows": as_dicts(rows)})
 
     @api.get("/v1/reports/components", summary="What each part of the engine earns")
-    async def components(
-        request: Request, since: str | None = _SINCE, until: str | None = _UNTIL
-    ) -> Json:
+    async def components(since: str | None = _SINCE, until: str | None = _UNTIL) -> Json:
         body = answer("components", since, until)
         rows = await run_in_threadpool(reports.components, body["since"], body["until"])
         return Json({**body, "rows": as_dicts(rows)})
