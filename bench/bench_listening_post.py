@@ -69,6 +69,23 @@ def _onevoice(*args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout.strip()
 
 
+SERVED_PIDS: dict[str, int] = {}  # url → pid of the `onevoice serve` behind it
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children (Linux ``/proc``; else 0)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (proc / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if proc.name == str(pid) or fields[1] == str(pid):  # itself, or its child
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 @contextlib.contextmanager
 def _served(database: str, *, env_extra: dict[str, str] | None = None) -> Iterator[str]:
     """``onevoice serve`` on a free port in a subprocess; yields its URL."""
@@ -84,6 +101,7 @@ def _served(database: str, *, env_extra: dict[str, str] | None = None) -> Iterat
             stderr=log,
         )
         url = f"http://127.0.0.1:{port}"
+        SERVED_PIDS[url] = process.pid
         deadline = time.monotonic() + 60
         try:
             while True:
@@ -163,9 +181,11 @@ def _ingest_once(
     )
     with _served(database, env_extra=env_extra) as url:
         tag = secrets.token_hex(3)
+        cpu_before = _cpu_seconds(SERVED_PIDS[url])
         done = _client(
             "ingest", url, key, str(people), str(events), "100", str(concurrency), "7", tag
         )
+        cpu_ingest = _cpu_seconds(SERVED_PIDS[url]) - cpu_before
         backlog = backlog_of(database)
         limit = time.monotonic() + (60 if quick else 300)
         waiting = backlog()
@@ -173,6 +193,7 @@ def _ingest_once(
             time.sleep(0.02)
             waiting = backlog()
         finished = time.monotonic()
+        cpu_total = _cpu_seconds(SERVED_PIDS[url]) - cpu_before
     rate = done["events"] / done["seconds"]
     failed = sum(done["failures"].values())
     detail = (
@@ -180,8 +201,10 @@ def _ingest_once(
         f"connections, {done['seconds']:.1f} s; ~{done['mean_event_bytes']:.0f} B/event; "
         f"batch p50 {done['p50_ms']:.0f} ms, p99 {done['p99_ms']:.0f} ms"
         + (f"; {failed} failed requests {done['failures']}" if failed else "")
-        + f"; {_machine()}, server + processor in 1 process, client in another"
-        + (f"; {note}" if note else "")
+        + f"; server CPU {1e6 * cpu_ingest / done['events']:.0f} µs/event while ingesting, "
+        f"{1e6 * cpu_total / done['events']:.0f} µs/event until all were processed "
+        f"(server and its processor process); {_machine()} at load "
+        f"{os.getloadavg()[0]:.1f}, client in another process" + (f"; {note}" if note else "")
     )
     lag = finished - done["last_ok_monotonic"]
     lag_text = f"{lag:.1f} s" if not waiting else f"> {lag:.0f} s ({waiting:,} still waiting)"
@@ -317,9 +340,10 @@ def identity(options: dict[str, Any]) -> list[Row]:
         appended = time.perf_counter() - began
         ov = bootstrap(Settings(database_url=database))  # synchronous=FULL, the default
         try:
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), time.process_time()
             done = ov.processor.run_until_idle()
             seconds = time.perf_counter() - began
+            cpu = time.process_time() - cpu_began
             n_profiles = ov.store.count_profiles()
             with ov.store._read() as cur:  # type: ignore[attr-defined]
                 cur.execute("SELECT COUNT(*) FROM merges")
@@ -334,7 +358,8 @@ def identity(options: dict[str, Any]) -> list[Row]:
         f"{done:,} events of {people:,} people → {n_profiles:,} profiles, {n_merges:,} merges, "
         f"{n_refusals:,} refusals, {n_shared:,} shared identifiers; SQLite synchronous=FULL, "
         f"batches of {Settings().process_batch_size}; generating + appending took "
-        f"{appended:.0f} s (not timed); {_machine()}, one process"
+        f"{appended:.0f} s (not timed); CPU {cpu:.1f} s ({1e6 * cpu / max(done, 1):.0f} µs/event); "
+        f"{_machine()} at load {os.getloadavg()[0]:.1f}, one process"
     )
     target = f"{events:,} events in ≤ {60 * events // 1_000_000} s"
     return [

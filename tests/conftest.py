@@ -111,8 +111,14 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def ov(database_url: str) -> Iterator[Onevoice]:
-    """onevoice over an empty database on each backend (real clock)."""
-    built = bootstrap(Settings(database_url=database_url, secret_key="test-secret"))
+    """onevoice over an empty database on each backend (real clock).
+
+    Processing on a thread: a child process per test would cost a second of start-up
+    each; the child-process mode has its own tests (tests/api/test_processing_child.py).
+    """
+    built = bootstrap(
+        Settings(database_url=database_url, secret_key="test-secret", processing="thread")
+    )
     yield built
     built.close()
 

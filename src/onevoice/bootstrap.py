@@ -19,6 +19,7 @@ from onevoice.domain.learning.beta import BetaBernoulli
 from onevoice.domain.learning.logistic import BayesianLogistic
 from onevoice.expressions.cel import CelEngine
 from onevoice.fleet import Fleet, open_fleet
+from onevoice.processing_child import ProcessingChild
 from onevoice.services.actions import Actions
 from onevoice.services.audit import Audit
 from onevoice.services.clock import Clock, utc_now
@@ -48,7 +49,7 @@ class Onevoice:
     store: Store
     collector: Collector
     processor: Processor
-    background: BackgroundProcessor
+    background: BackgroundProcessor | ProcessingChild
     profiles: Profiles
     keys: Keys
     actions: Actions
@@ -83,6 +84,7 @@ def bootstrap(
     ``new_id`` names decisions (default: random); the simulator passes a counter so that a
     seeded run decides the same way twice (a decision's random draws are seeded by its id).
     """
+    injected = store is not None or clock is not utc_now  # a child could not share them
     store = store or open_store(
         settings.database_url, sqlite_synchronous=settings.sqlite_synchronous.upper()
     )
@@ -107,7 +109,9 @@ def bootstrap(
         batch_size=settings.process_batch_size,
         intents=intents,
     )
-    background = BackgroundProcessor(processor)
+    background: BackgroundProcessor | ProcessingChild = BackgroundProcessor(processor)
+    if settings.processing == "process" and not injected and not _in_memory(settings):
+        background = ProcessingChild(settings, processor)
     previous = [k.strip().encode() for k in settings.previous_secret_keys.split(",") if k.strip()]
     tombstones = Tombstones(store, key_of, secret, previous=previous)
     try:
@@ -248,6 +252,11 @@ def _deciding(
 
 def _subject_key(secret: bytes) -> bytes:
     return hmac.new(secret, b"onevoice decision subjects", hashlib.sha256).digest()
+
+
+def _in_memory(settings: Settings) -> bool:
+    url = settings.database_url
+    return url in (":memory:", "sqlite://", "sqlite:///:memory:") or "mode=memory" in url
 
 
 def _nothing() -> None:

@@ -34,6 +34,7 @@ class Settings:
     lapsed_after_days: float = 90.0
     sqlite_synchronous: str = "FULL"
     process_batch_size: int = 2000
+    processing: str = "process"
     log_level: str = "info"
     conversation_window_hours: float = 72.0
     holdout_share: float = 0.05
@@ -97,6 +98,10 @@ class Settings:
                 ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
+        if settings.processing not in ("process", "thread"):
+            raise InvalidInput(
+                "ONEVOICE_PROCESSING must be process or thread", field="ONEVOICE_PROCESSING"
+            )
         if settings.sqlite_synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise InvalidInput(
                 "ONEVOICE_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA",
@@ -210,6 +215,8 @@ DOCS: dict[str, str] = {
     "lapsed_after_days": "days of silence after which a customer is `lapsed`",
     "sqlite_synchronous": "SQLite `synchronous` pragma; FULL makes each 2xx durable",
     "process_batch_size": "events per processing step (identity + profiles)",
+    "processing": "where `onevoice serve` files events under people: `process` (a child "
+    "process, so ingest keeps the API's interpreter to itself) or `thread` (in the API process)",
     "log_level": "log level of the server",
     "conversation_window_hours": "how long a decision's conversation stays open: every channel "
     "gets the same action until the customer answers or the window ends (one voice)",

@@ -92,22 +92,30 @@ class Event:
             "type": self.type,
             "channel": self.channel,
             "timestamp": format_time(self.timestamp),
-            "receivedAt": format_time(self.received_at),
+            "receivedAt": format_recurring_time(self.received_at),
             "identifiers": [{"type": i.type, "value": i.value} for i in self.identifiers],
         }
-        optional: dict[str, Any] = {
-            "event" if self.type == "track" else "name": self.name,
-            "userId": self.user_id,
-            "anonymousId": self.anonymous_id,
-            "previousId": self.previous_id,
-            "groupId": self.group_id,
-            "properties": dict(self.properties) or None,
-            "traits": dict(self.traits) or None,
-            "context": dict(self.context) or None,
-            "integrations": dict(self.integrations) or None,
-            "source": self.source or None,
-        }
-        record.update((k, v) for k, v in optional.items() if v is not None)
+        # written field by field: this runs for every event stored (the ingest hot path)
+        if self.name is not None:
+            record["event" if self.type == "track" else "name"] = self.name
+        if self.user_id is not None:
+            record["userId"] = self.user_id
+        if self.anonymous_id is not None:
+            record["anonymousId"] = self.anonymous_id
+        if self.previous_id is not None:
+            record["previousId"] = self.previous_id
+        if self.group_id is not None:
+            record["groupId"] = self.group_id
+        if self.properties:
+            record["properties"] = dict(self.properties)
+        if self.traits:
+            record["traits"] = dict(self.traits)
+        if self.context:
+            record["context"] = dict(self.context)
+        if self.integrations:
+            record["integrations"] = dict(self.integrations)
+        if self.source:
+            record["source"] = self.source
         return record
 
     @classmethod
@@ -119,7 +127,9 @@ class Event:
             channel=record["channel"],
             timestamp=parse_stored_time(record["timestamp"], "timestamp"),
             received_at=parse_stored_time(record["receivedAt"], "receivedAt"),
-            identifiers=tuple(Identifier(i["type"], i["value"]) for i in record["identifiers"]),
+            identifiers=tuple(
+                [_stored_identifier(i["type"], i["value"]) for i in record["identifiers"]]
+            ),
             name=record.get("event") if record["type"] == "track" else record.get("name"),
             user_id=record.get("userId"),
             anonymous_id=record.get("anonymousId"),
@@ -146,13 +156,34 @@ class Event:
 
 def format_time(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and a ``Z``."""
+    if moment.tzinfo is UTC:  # how onevoice keeps every time: no conversion needed
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
     # isoformat is several times faster than strftime and pads the year to four digits
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
+@lru_cache(maxsize=65_536)
+def format_recurring_time(moment: datetime) -> str:
+    """:func:`format_time` for times written again and again (a batch's ``receivedAt``, a
+    profile's trait and channel times each time the profile is saved)."""
+    return format_time(moment)
+
+
 @lru_cache(maxsize=8192)
 def _stored_time(text: str) -> datetime:
+    if text.endswith("Z"):  # what format_time writes: fromisoformat reads it as it is
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is UTC:
+                return moment
     return parse_time(text, "time")
+
+
+# identifiers recur in every event of a person: one object per identifier, not per event
+_stored_identifier = lru_cache(maxsize=65_536)(Identifier)
 
 
 def parse_stored_time(value: object, field_name: str) -> datetime:
@@ -368,19 +399,22 @@ def _identifiers(
     traits: Mapping[str, Any],
     context: Mapping[str, Any],
 ) -> tuple[Identifier, ...]:
-    found: dict[str, Identifier] = {}
+    found: dict[tuple[str, str], Identifier] = {}
 
     def add(id_type: str, value: object, where: str) -> None:
         try:
             identifier = ids.make(id_type, value)
         except InvalidIdentifier as error:
             raise InvalidEvent(f"{where}: {error.message}", field=where) from None
-        found.setdefault(str(identifier), identifier)
+        found.setdefault((identifier.type, identifier.value), identifier)
 
+    # userId and anonymousId were checked by _optional_id (a stripped, bounded string)
     if user_id is not None:
-        add(ids.USER_ID, user_id, "userId")
+        found[(ids.USER_ID, user_id)] = Identifier(ids.USER_ID, user_id)
     if anonymous_id is not None:
-        add(ids.ANONYMOUS_ID, anonymous_id, "anonymousId")
+        found.setdefault(
+            (ids.ANONYMOUS_ID, anonymous_id), Identifier(ids.ANONYMOUS_ID, anonymous_id)
+        )
     extra = context.get("identifiers")
     if isinstance(extra, dict):
         for key, value in extra.items():
@@ -408,4 +442,10 @@ def _identifiers(
     device = context.get("device")
     if isinstance(device, dict) and device.get("id"):
         add(ids.DEVICE_ID, device["id"], "context.device.id")
-    return tuple(sorted(found.values(), key=lambda i: (ids.priority(i), i.type, i.value)))
+    if len(found) == 1:
+        return tuple(found.values())
+    return tuple(sorted(found.values(), key=_strength))
+
+
+def _strength(identifier: Identifier) -> tuple[int, str, str]:
+    return ids.priority(identifier), identifier.type, identifier.value

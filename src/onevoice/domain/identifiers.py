@@ -79,6 +79,9 @@ class Identifier:
 
 def canonical_type(raw_type: str) -> str:
     """The canonical name of an identifier type (``user_id`` → ``userId``)."""
+    known = _CANONICAL.get(raw_type)  # every event names a few types: skip the regex
+    if known is not None:
+        return known
     if not _TYPE_RE.match(raw_type):
         raise InvalidIdentifier(
             f"identifier type {raw_type!r} must be a letter then up to 31 letters, digits or _",
@@ -91,6 +94,11 @@ def canonical_type(raw_type: str) -> str:
         if lowered == known.lower():
             return known
     return lowered
+
+
+_CANONICAL: dict[str, str] = {name: name for name in PRIORITY} | {
+    alias: name for alias, name in _ALIASES.items() if _TYPE_RE.match(alias)
+}
 
 
 def normalise(id_type: str, value: object) -> str:

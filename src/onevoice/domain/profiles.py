@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from onevoice.domain.events import Event, format_time, parse_stored_time
+from onevoice.domain.events import Event, format_recurring_time, parse_stored_time
 from onevoice.domain.identifiers import KNOWN_TYPES
 
 LIFECYCLE_STAGES = ("anonymous", "known", "customer", "repeat", "lapsed")
@@ -97,11 +97,15 @@ class ProfileState:
             "first_seen": _fmt(self.first_seen),
             "last_seen": _fmt(self.last_seen),
             "traits": {
-                k: [t.value, t.channel, format_time(t.at), t.message_id]
+                k: [t.value, t.channel, format_recurring_time(t.at), t.message_id]
                 for k, t in self.traits.items()
             },
             "channels": {
-                k: [c.count, format_time(c.first_seen), format_time(c.last_seen)]
+                k: [
+                    c.count,
+                    format_recurring_time(c.first_seen),
+                    format_recurring_time(c.last_seen),
+                ]
                 for k, c in self.channels.items()
             },
             "orders": self.orders,
@@ -261,7 +265,7 @@ def _max(a: datetime | None, b: datetime | None) -> datetime | None:
 
 
 def _fmt(moment: datetime | None) -> str | None:
-    return None if moment is None else format_time(moment)
+    return None if moment is None else format_recurring_time(moment)
 
 
 def _parse(text: str | None) -> datetime | None:

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from onevoice.domain import profiles
@@ -63,7 +64,8 @@ class Processor:
         self._batch_size = batch_size
         self._new_id = new_id
         self._intents = intents
-        self.lock = threading.RLock()
+        # re-entrant; a child process's processor shares a wider one (processing_child)
+        self.lock: AbstractContextManager[object] = threading.RLock()
 
     def step(self) -> StepResult:
         """Process one batch of waiting events; ``events == 0`` when none wait."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from psycopg_pool import ConnectionPool
 
+from onevoice.domain.events import Event
 from onevoice.store.migrate import migrate
-from onevoice.store.sql import Cursor, SqlStore
+from onevoice.store.sql import Cursor, SqlStore, event_row
 
 _MIGRATION_LOCK = 741_776_001  # pg_advisory_xact_lock id: one migrator at a time
 
@@ -40,6 +41,25 @@ class PostgresStore(SqlStore):
                 cur.execute(sql.encode())
 
             migrate("postgres", cur, run_script)
+
+    def append_event_groups(self, groups: Sequence[Sequence[Event]]) -> list[int]:
+        """One INSERT per group from column arrays: one statement and round trip for a
+        whole batch, where ``executemany`` would send a statement per event."""
+        rows = [[event_row(e, e.to_record()) for e in events] for events in groups]
+        counts = []
+        with self._write() as cur:
+            for group in rows:
+                if not group:
+                    counts.append(0)
+                    continue
+                cur.execute(
+                    "INSERT INTO events (message_id, type, channel, ts, received_at, body) "
+                    "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
+                    "%s::text[], %s::text[]) ON CONFLICT (message_id) DO NOTHING",
+                    [list(column) for column in zip(*group, strict=True)],
+                )
+                counts.append(max(cur.rowcount, 0))
+        return counts
 
     @contextmanager
     def _write(self) -> Iterator[Cursor]:

@@ -92,7 +92,7 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
 
     def append_event_groups(self, groups: Sequence[Sequence[Event]]) -> list[int]:
         # rows are built before the write lock is taken: formatting is the slow part
-        rows = [[_event_row(e, e.to_record()) for e in events] for events in groups]
+        rows = [[event_row(e, e.to_record()) for e in events] for events in groups]
         sql = self._q(
             "INSERT INTO events (message_id, type, channel, ts, received_at, body) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"
@@ -292,9 +292,20 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
         at: str,
     ) -> None:
         by_id = {p.profile_id: p for p in people}
-        missing = [pid for pid in states if pid not in by_id]
-        if missing:  # a state changed without an identity change: keep the identity as is
-            by_id.update((p.profile_id, p) for p in self._people(cur, missing))
+        # most of a batch is known people with new events: only their state changes, so
+        # they get an UPDATE of the state alone (no identity read and rewritten as is)
+        only_state = [
+            (dumps(state.to_record()), at, pid) for pid, state in states.items() if pid not in by_id
+        ]
+        if only_state:
+            cur.executemany(
+                self._q("UPDATE profiles SET state = ?, updated_at = ? WHERE profile_id = ?"),
+                only_state,
+            )
+            if cur.rowcount != len(only_state):  # gone meanwhile (erased): as before, the
+                # people still there are written whole, and a person no longer there is not
+                missing = [pid for _state, _at, pid in only_state]
+                by_id.update((p.profile_id, p) for p in self._people(cur, missing))
         rows = []
         for pid, person in by_id.items():
             state = states.get(pid)
@@ -309,6 +320,8 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
                     1 if state is not None else 0,
                 )
             )
+        if not rows:
+            return
         cur.executemany(
             self._q(
                 "INSERT INTO profiles (profile_id, uniques, identifiers, blocked, state, "
@@ -533,6 +546,6 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
             return str(cur.fetchone()[0])
 
 
-def _event_row(e: Event, r: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
+def event_row(e: Event, r: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
     """The events row of one event (its record formats each time once, not twice)."""
     return (e.message_id, e.type, e.channel, r["timestamp"], r["receivedAt"], dumps(r))

@@ -4,9 +4,9 @@ middleware timing every request by its route."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
@@ -15,30 +15,45 @@ from onevoice.bootstrap import Onevoice
 from onevoice.ops.logs import configure_logging
 
 
-def install(app: FastAPI, ov: Onevoice) -> None:
-    metrics = ov.fleet.metrics
-    if ov.settings.log_format == "json":
-        configure_logging(ov.settings.log_level, "json")
+class _Timed:
+    """Times every request by its route (pure ASGI: no task or body copy per request)."""
 
-    @app.middleware("http")
-    async def timed(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    def __init__(self, app: Any, metrics: Any) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 500
+
+        async def sending(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, sending)
         finally:
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")
+            path = getattr(scope.get("route"), "path", "unmatched")
+            metrics = self.metrics
             metrics.latency.labels(path).observe(time.perf_counter() - started)
             metrics.requests.labels(path, str(status)).inc()
             if status >= 500:
                 metrics.errors.labels("http_5xx").inc()
             if path == "/v1/decide" and status == 200:
                 metrics.decisions.labels("made").inc()
+
+
+def install(app: FastAPI, ov: Onevoice) -> None:
+    metrics = ov.fleet.metrics
+    if ov.settings.log_format == "json":
+        configure_logging(ov.settings.log_level, "json")
+
+    app.add_middleware(_Timed, metrics=metrics)
 
     @app.get(
         "/readyz",

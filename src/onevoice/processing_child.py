@@ -1,0 +1,198 @@
+"""The processor in a child process, so that filing events does not take the API's interpreter.
+
+Identity resolution, profile folding and intents cost several times what storing an
+event costs. Run on a thread of the API process they share its interpreter lock with
+every request, and ingest runs at the speed of both together; in a process of their own
+they use another core and the API only validates and appends. Event log order and the
+commit-time check (:class:`~onevoice.services.ports.StaleBatch`) already make it safe for
+more than one process to process: whoever commits a batch first wins, the other reads
+again.
+
+What reads and rewrites a person outside a processing batch (undoing a merge, erasure)
+must not interleave with one; in-process that is the processor's thread lock, and here the
+API and the child also share a process lock (:class:`TakingTurns`): the child holds it for
+each batch, the API for each undo or erasure.
+
+Read-your-writes is kept: the API counts its appends in shared memory, the child records
+the count it had seen when it last ran dry, and a read after a write waits for the child
+to pass it (or, if the child is not running, processes in-process as the thread does).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from dataclasses import replace
+from multiprocessing.context import SpawnProcess
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Event as ProcessEvent
+from typing import Any
+
+from onevoice.config import Settings
+from onevoice.services.processing import Processor
+
+log = logging.getLogger("onevoice.processing")
+
+_CTX = multiprocessing.get_context("spawn")  # never fork a process holding threads and sockets
+_WAIT_STEP = 0.001
+_SYNC_TIMEOUT = 30.0
+_NICE = 10
+
+
+class TakingTurns:
+    """The processor's lock when a child processes: this process's threads take a thread
+    lock, then the processes take a lock they share. Both re-entrant (erasure processes
+    what waits while it holds the lock)."""
+
+    def __init__(self, processes: Any) -> None:
+        self._threads = threading.RLock()
+        self.processes = processes
+
+    def __enter__(self) -> TakingTurns:
+        self._threads.acquire()
+        self.processes.acquire()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.processes.release()
+        self._threads.release()
+
+
+class ProcessingChild:
+    """Same face as :class:`~onevoice.services.processing.BackgroundProcessor`, but the
+    work is done by a spawned ``onevoice`` process on the same database."""
+
+    def __init__(self, settings: Settings, processor: Processor, *, idle_wait: float = 1.0):
+        self.processor = processor  # for in-process catch-up while no child runs
+        self.lock = TakingTurns(_CTX.RLock())
+        processor.lock = self.lock  # the same lock, shared with the child
+        self._settings = settings
+        self._idle_wait = idle_wait
+        self._process: SpawnProcess | None = None
+        self._wake: ProcessEvent | None = None
+        self._stop: ProcessEvent | None = None
+        self._appended: Synchronized[int] | None = None
+        self._processed: Synchronized[int] | None = None
+        self._errors: Synchronized[int] | None = None
+        self._local_appended = 1  # events may wait from before this process started
+        self._local_processed = 0
+
+    @property
+    def errors(self) -> int:
+        return self._errors.value if self._errors is not None else 0
+
+    def start(self) -> None:
+        self._wake, self._stop = _CTX.Event(), _CTX.Event()
+        self._appended = _CTX.Value("q", self._local_appended)
+        self._processed = _CTX.Value("q", 0)
+        self._errors = _CTX.Value("q", 0)
+        self._process = _CTX.Process(
+            target=_child_main,
+            args=(
+                self._settings,
+                self._idle_wait,
+                self.lock.processes,
+                self._wake,
+                self._stop,
+                self._appended,
+                self._processed,
+                self._errors,
+            ),
+            name="onevoice-processor",
+            daemon=True,
+        )
+        self._process.start()
+        self._wake.set()
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def notify(self) -> None:
+        """Events were appended: count it and wake the child."""
+        if self._appended is None or self._wake is None:
+            self._local_appended += 1
+            return
+        with self._appended.get_lock():
+            self._appended.value += 1
+        self._wake.set()
+
+    def caught_up(self) -> bool:
+        if self._appended is None or self._processed is None:
+            return self._local_processed >= self._local_appended
+        return bool(self._processed.value >= self._appended.value)
+
+    def sync(self) -> None:
+        """Read-your-writes: wait until the child has processed what was appended so far."""
+        if self._appended is None or self._processed is None:
+            if self._local_processed < self._local_appended:
+                target = self._local_appended
+                self.processor.run_until_idle()
+                self._local_processed = target
+            return
+        target = self._appended.value
+        deadline = time.monotonic() + _SYNC_TIMEOUT
+        while self._processed.value < target:
+            if not self.running() or time.monotonic() > deadline:
+                # no child (or a stuck one): do it here; a batch raced is simply re-read
+                self.processor.run_until_idle()
+                return
+            time.sleep(_WAIT_STEP)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self._process is None or self._stop is None or self._wake is None:
+            return
+        self._stop.set()
+        self._wake.set()
+        self._process.join(timeout)
+        if self._process.is_alive():
+            log.warning("the processor process did not stop in %.0f s; terminating it", timeout)
+            self._process.terminate()
+            self._process.join(5)
+        self._process = None
+
+
+def _child_main(
+    settings: Settings,
+    idle_wait: float,
+    turn: Any,
+    wake: ProcessEvent,
+    stop: ProcessEvent,
+    appended: Synchronized[int],
+    processed: Synchronized[int],
+    errors: Synchronized[int],
+) -> None:
+    """The child: bootstrap onevoice on the same database and process whenever woken."""
+    from onevoice.bootstrap import bootstrap
+    from onevoice.ops.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    if _NICE and hasattr(os, "nice"):
+        os.nice(_NICE)  # background work: requests come first when the cores are busy
+    ov = bootstrap(replace(settings, processing="thread"))  # it is the processor
+    try:
+        while not stop.is_set():
+            wake.wait(idle_wait)
+            wake.clear()
+            target = appended.value
+            try:
+                while True:  # a batch at a time, so an undo or erasure waits one batch at most
+                    with turn:
+                        if ov.processor.step().events == 0:
+                            break
+            except Exception:  # isolation point: log, count, retry on the next wake
+                with errors.get_lock():
+                    errors.value += 1
+                log.exception("processing step failed; it will be retried")
+                time.sleep(0.5)
+                continue
+            if target > processed.value:
+                processed.value = target
+    finally:
+        ov.close()

@@ -1,0 +1,128 @@
+"""`onevoice serve`'s default: events are filed under people by a child process.
+
+The API process only validates and appends; a spawned process on the same database
+resolves identities and folds profiles. What a caller must still see: a profile read
+right after its events were accepted (read-your-writes), every event filed once, and
+no processing left to the API process's own interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from onevoice.bootstrap import Onevoice, bootstrap
+from onevoice.config import Settings
+from onevoice.processing_child import ProcessingChild
+from tests.conftest import LiveServer
+
+
+@pytest.fixture
+def served(database_url: str) -> Iterator[LiveServer]:
+    ov = bootstrap(Settings(database_url=database_url, secret_key="test-secret"))
+    server = LiveServer(ov)
+    server.start()
+    yield server
+    server.stop()
+    ov.close()
+
+
+def _batch(live: LiveServer, calls: list[dict[str, object]]) -> None:
+    response = httpx.post(
+        f"{live.url}/v1/batch", json={"batch": calls}, auth=(live.write_key, ""), timeout=10
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == len(calls)
+
+
+def _child(ov: Onevoice) -> ProcessingChild:
+    assert isinstance(ov.background, ProcessingChild)
+    return ov.background
+
+
+def test_events_are_filed_by_a_child_process_not_the_api(served: LiveServer) -> None:
+    ov = served.ov
+    child = _child(ov)
+    pid = child.pid
+    assert pid is not None and pid != os.getpid()
+    _batch(
+        served,
+        [
+            {"type": "page", "anonymousId": f"a{n}", "name": "Home", "messageId": f"m{n}"}
+            for n in range(50)
+        ],
+    )
+    deadline = time.monotonic() + 20
+    while not child.caught_up():  # nobody reads: only the child can catch up
+        assert time.monotonic() < deadline, "the child never processed the batch"
+        time.sleep(0.02)
+    assert ov.store.count_profiles() == 50
+    assert ov.store.read_events(0, 10) == []  # nothing left waiting
+
+
+def test_an_undo_or_erasure_holding_the_lock_keeps_the_child_waiting(served: LiveServer) -> None:
+    ov = served.ov
+    child = _child(ov)
+    with ov.processor.lock:  # what undo and erasure hold while they rewrite a person
+        _batch(served, [{"type": "page", "anonymousId": "held", "messageId": "h1"}])
+        time.sleep(1.0)
+        assert not child.caught_up()
+        assert ov.store.count_profiles() == 0
+    deadline = time.monotonic() + 20
+    while not child.caught_up():
+        assert time.monotonic() < deadline, "the child did not resume"
+        time.sleep(0.02)
+    assert ov.store.count_profiles() == 1
+
+
+def test_a_read_after_a_write_sees_it(served: LiveServer) -> None:
+    _batch(
+        served,
+        [
+            {"type": "page", "anonymousId": "anon-1", "name": "Home", "messageId": "p1"},
+            {
+                "type": "identify",
+                "anonymousId": "anon-1",
+                "userId": "u1",
+                "traits": {"email": "Ann@Example.com"},
+                "messageId": "i1",
+            },
+        ],
+    )
+    response = httpx.get(
+        f"{served.url}/v1/profiles/email:ann@example.com",
+        headers={"Authorization": f"Bearer {served.server_key}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    profile = response.json()
+    assert {"type": "userId", "value": "u1"} in profile["identifiers"]
+    assert {"type": "anonymousId", "value": "anon-1"} in profile["identifiers"]
+
+
+def test_the_child_stops_with_the_server(database_url: str) -> None:
+    ov = bootstrap(Settings(database_url=database_url, secret_key="test-secret"))
+    server = LiveServer(ov)
+    server.start()
+    child = _child(ov)
+    assert child.running()
+    server.stop()
+    deadline = time.monotonic() + 30  # a child still starting up finishes that first
+    while child.running():
+        assert time.monotonic() < deadline, "the child outlived the server"
+        time.sleep(0.05)
+    ov.close()
+
+
+def test_embedding_with_a_thread_is_one_setting_away(database_url: str) -> None:
+    ov = bootstrap(
+        Settings(database_url=database_url, secret_key="test-secret", processing="thread")
+    )
+    try:
+        assert not isinstance(ov.background, ProcessingChild)
+    finally:
+        ov.close()
