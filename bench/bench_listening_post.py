@@ -72,18 +72,21 @@ def _onevoice(*args: str, env: dict[str, str] | None = None) -> str:
 SERVED_PIDS: dict[str, int] = {}  # url → pid of the `onevoice serve` behind it
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and its children (Linux ``/proc``; else 0)."""
-    total = 0.0
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) of a process and of its children (Linux ``/proc``; else 0)."""
+    own = children = 0.0
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             fields = (proc / "stat").read_text().rpartition(")")[2].split()
         except OSError:
             continue
-        if proc.name == str(pid) or fields[1] == str(pid):  # itself, or its child
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if proc.name == str(pid):
+            own += seconds
+        elif fields[1] == str(pid):
+            children += seconds
+    return own, children
 
 
 @contextlib.contextmanager
@@ -185,7 +188,7 @@ def _ingest_once(
         done = _client(
             "ingest", url, key, str(people), str(events), "100", str(concurrency), "7", tag
         )
-        cpu_ingest = _cpu_seconds(SERVED_PIDS[url]) - cpu_before
+        cpu_ingest = _cpu_seconds(SERVED_PIDS[url])
         backlog = backlog_of(database)
         limit = time.monotonic() + (60 if quick else 300)
         waiting = backlog()
@@ -193,7 +196,7 @@ def _ingest_once(
             time.sleep(0.02)
             waiting = backlog()
         finished = time.monotonic()
-        cpu_total = _cpu_seconds(SERVED_PIDS[url]) - cpu_before
+        cpu_total = _cpu_seconds(SERVED_PIDS[url])
     rate = done["events"] / done["seconds"]
     failed = sum(done["failures"].values())
     detail = (
@@ -201,9 +204,12 @@ def _ingest_once(
         f"connections, {done['seconds']:.1f} s; ~{done['mean_event_bytes']:.0f} B/event; "
         f"batch p50 {done['p50_ms']:.0f} ms, p99 {done['p99_ms']:.0f} ms"
         + (f"; {failed} failed requests {done['failures']}" if failed else "")
-        + f"; server CPU {1e6 * cpu_ingest / done['events']:.0f} µs/event while ingesting, "
-        f"{1e6 * cpu_total / done['events']:.0f} µs/event until all were processed "
-        f"(server and its processor process); {_machine()} at load "
+        + "; CPU per event while ingesting: API "
+        f"{1e6 * (cpu_ingest[0] - cpu_before[0]) / done['events']:.0f} µs, processor "
+        f"{1e6 * (cpu_ingest[1] - cpu_before[1]) / done['events']:.0f} µs; until all were "
+        f"processed: API {1e6 * (cpu_total[0] - cpu_before[0]) / done['events']:.0f} µs, "
+        f"processor {1e6 * (cpu_total[1] - cpu_before[1]) / done['events']:.0f} µs; "
+        f"{_machine()} at load "
         f"{os.getloadavg()[0]:.1f}, client in another process" + (f"; {note}" if note else "")
     )
     lag = finished - done["last_ok_monotonic"]

@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.context import SpawnProcess
 from multiprocessing.sharedctypes import Synchronized
@@ -45,19 +46,27 @@ _NICE = 10
 class TakingTurns:
     """The processor's lock when a child processes: this process's threads take a thread
     lock, then the processes take a lock they share. Both re-entrant (erasure processes
-    what waits while it holds the lock)."""
+    what waits while it holds the lock). A child that died holding the shared lock would
+    hold it for ever: starting a new child gives it a new lock, and a waiter here looks
+    again every half second."""
 
     def __init__(self, processes: Any) -> None:
         self._threads = threading.RLock()
         self.processes = processes
+        self._held: list[Any] = []  # only the thread holding _threads touches it
+        self.on_wait: Callable[[], None] = lambda: None  # a turn is slow to come: look why
 
     def __enter__(self) -> TakingTurns:
         self._threads.acquire()
-        self.processes.acquire()
-        return self
+        while True:
+            lock = self.processes
+            if lock.acquire(timeout=0.5):
+                self._held.append(lock)
+                return self
+            self.on_wait()
 
     def __exit__(self, *_exc: object) -> None:
-        self.processes.release()
+        self._held.pop().release()
         self._threads.release()
 
 
@@ -68,6 +77,7 @@ class ProcessingChild:
     def __init__(self, settings: Settings, processor: Processor, *, idle_wait: float = 1.0):
         self.processor = processor  # for in-process catch-up while no child runs
         self.lock = TakingTurns(_CTX.RLock())
+        self.lock.on_wait = self._respawn
         processor.lock = self.lock  # the same lock, shared with the child
         self._settings = settings
         self._idle_wait = idle_wait
@@ -79,16 +89,23 @@ class ProcessingChild:
         self._errors: Synchronized[int] | None = None
         self._local_appended = 1  # events may wait from before this process started
         self._local_processed = 0
+        self.restarts = 0
+        self._restart_lock = threading.Lock()
 
     @property
     def errors(self) -> int:
-        return self._errors.value if self._errors is not None else 0
+        """Failed processing steps, and children that died and were started again."""
+        return (self._errors.value if self._errors is not None else 0) + self.restarts
 
     def start(self) -> None:
         self._wake, self._stop = _CTX.Event(), _CTX.Event()
         self._appended = _CTX.Value("q", self._local_appended)
         self._processed = _CTX.Value("q", 0)
         self._errors = _CTX.Value("q", 0)
+        self._spawn()
+
+    def _spawn(self) -> None:
+        assert self._wake is not None
         self._process = _CTX.Process(
             target=_child_main,
             args=(
@@ -122,6 +139,23 @@ class ProcessingChild:
         with self._appended.get_lock():
             self._appended.value += 1
         self._wake.set()
+        if self._process is not None and not self._process.is_alive():
+            self._respawn()
+
+    def _respawn(self) -> None:
+        """A child that died (killed, out of memory) is started again on the next append."""
+        with self._restart_lock:
+            if self._process is None or self._process.is_alive():
+                return
+            if self._stop is not None and self._stop.is_set():
+                return
+            log.error(
+                "the processor process exited (code %s); starting another",
+                self._process.exitcode,
+            )
+            self.restarts += 1
+            self.lock.processes = _CTX.RLock()  # the dead child may have held the old one
+            self._spawn()
 
     def caught_up(self) -> bool:
         if self._appended is None or self._processed is None:

@@ -9,6 +9,7 @@ no processing left to the API process's own interpreter.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Iterator
 
@@ -126,3 +127,26 @@ def test_embedding_with_a_thread_is_one_setting_away(database_url: str) -> None:
         assert not isinstance(ov.background, ProcessingChild)
     finally:
         ov.close()
+
+
+def test_a_child_that_dies_is_replaced_and_nothing_is_lost(served: LiveServer) -> None:
+    ov = served.ov
+    child = _child(ov)
+    _batch(served, [{"type": "page", "anonymousId": "before", "messageId": "k1"}])
+    first = child.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while child.running():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    _batch(served, [{"type": "page", "anonymousId": "after", "messageId": "k2"}])
+    assert child.running() and child.pid != first
+    with ov.processor.lock:  # the dead child cannot have kept the lock for ever
+        pass
+    deadline = time.monotonic() + 30
+    while not child.caught_up():
+        assert time.monotonic() < deadline, "the new child did not process"
+        time.sleep(0.02)
+    assert ov.store.count_profiles() == 2
+    assert child.errors >= 1  # the restart is counted (and shown by /healthz)
