@@ -43,22 +43,35 @@ class PostgresStore(SqlStore):
             migrate("postgres", cur, run_script)
 
     def append_event_groups(self, groups: Sequence[Sequence[Event]]) -> list[int]:
-        """One INSERT per group from column arrays: one statement and round trip for a
-        whole batch, where ``executemany`` would send a statement per event."""
+        """COPY the rows into a session-private staging table, then one INSERT … ON
+        CONFLICT into the log: COPY costs a third of the client CPU of ``executemany``.
+        Each group is credited with the rows it was first to bring (a message id in two
+        groups of one commit counts for the earlier one, a retried one for neither)."""
         rows = [[event_row(e, e.to_record()) for e in events] for events in groups]
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS incoming_events (n INTEGER, k INTEGER, "
+                "message_id TEXT, type TEXT, channel TEXT, ts TEXT, received_at TEXT, "
+                "body TEXT) ON COMMIT DELETE ROWS"
+            )
+            with cur.copy("COPY incoming_events FROM STDIN") as copy:
+                for n, group in enumerate(rows):
+                    for k, row in enumerate(group):
+                        copy.write_row((n, k, *row))
+            cur.execute(
+                "INSERT INTO events (message_id, type, channel, ts, received_at, body) "
+                "SELECT message_id, type, channel, ts, received_at, body FROM incoming_events "
+                "ORDER BY n, k ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+            )
+            new = {str(r[0]) for r in cur.fetchall()}
         counts = []
-        with self._write() as cur:
-            for group in rows:
-                if not group:
-                    counts.append(0)
-                    continue
-                cur.execute(
-                    "INSERT INTO events (message_id, type, channel, ts, received_at, body) "
-                    "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
-                    "%s::text[], %s::text[]) ON CONFLICT (message_id) DO NOTHING",
-                    [list(column) for column in zip(*group, strict=True)],
-                )
-                counts.append(max(cur.rowcount, 0))
+        for group in rows:
+            count = 0
+            for row in group:
+                if row[0] in new:
+                    new.discard(row[0])
+                    count += 1
+            counts.append(count)
         return counts
 
     @contextmanager
