@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, cast
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
 from onevoice.domain.events import Event
@@ -73,6 +75,38 @@ class PostgresStore(SqlStore):
                     count += 1
             counts.append(count)
         return counts
+
+    def _claim_events(self, cur: Cursor, assignments: Sequence[tuple[int, str]]) -> int:
+        """As SQL's, from a COPY: one UPDATE … FROM for the batch, not one per event."""
+        copying = cast("psycopg.Cursor[Any]", cur)
+        copying.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS incoming_assignments (seq BIGINT, profile_id TEXT) "
+            "ON COMMIT DELETE ROWS"
+        )
+        with copying.copy("COPY incoming_assignments FROM STDIN") as copy:
+            for row in assignments:
+                copy.write_row(row)
+        copying.execute(
+            "UPDATE events SET profile_id = a.profile_id FROM incoming_assignments a "
+            "WHERE events.seq = a.seq AND events.profile_id IS NULL"
+        )
+        return max(copying.rowcount, 0)
+
+    def _update_states(self, cur: Cursor, rows: Sequence[tuple[str, str, str]]) -> int:
+        """As SQL's, from a COPY: one UPDATE … FROM for the batch."""
+        copying = cast("psycopg.Cursor[Any]", cur)
+        copying.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS incoming_states (state TEXT, updated_at TEXT, "
+            "profile_id TEXT) ON COMMIT DELETE ROWS"
+        )
+        with copying.copy("COPY incoming_states FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        copying.execute(
+            "UPDATE profiles SET state = s.state, updated_at = s.updated_at "
+            "FROM incoming_states s WHERE profiles.profile_id = s.profile_id"
+        )
+        return max(copying.rowcount, 0)
 
     @contextmanager
     def _write(self) -> Iterator[Cursor]:

@@ -195,15 +195,10 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
             if batch.assignments:
                 # claim the events first: if another processor filed any of them meanwhile,
                 # this whole batch was computed from stale state and is rolled back
-                cur.executemany(
-                    self._q(
-                        "UPDATE events SET profile_id = ? WHERE seq = ? AND profile_id IS NULL"
-                    ),
-                    [(pid, seq) for seq, pid in batch.assignments],
-                )
-                if cur.rowcount != len(batch.assignments):
+                claimed = self._claim_events(cur, batch.assignments)
+                if claimed != len(batch.assignments):
                     raise StaleBatch(
-                        f"{len(batch.assignments) - cur.rowcount} events of this batch were "
+                        f"{len(batch.assignments) - claimed} events of this batch were "
                         "processed by someone else"
                     )
             if batch.merges:
@@ -284,6 +279,21 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
                 (cursor_name, batch.last_seq),
             )
 
+    def _claim_events(self, cur: Cursor, assignments: Sequence[tuple[int, str]]) -> int:
+        """File events under people, only those still unfiled; how many were."""
+        cur.executemany(
+            self._q("UPDATE events SET profile_id = ? WHERE seq = ? AND profile_id IS NULL"),
+            [(pid, seq) for seq, pid in assignments],
+        )
+        return max(cur.rowcount, 0)
+
+    def _update_states(self, cur: Cursor, rows: Sequence[tuple[str, str, str]]) -> int:
+        """(state, updated_at, profile_id) rows; how many profiles were there to update."""
+        cur.executemany(
+            self._q("UPDATE profiles SET state = ?, updated_at = ? WHERE profile_id = ?"), rows
+        )
+        return max(cur.rowcount, 0)
+
     def _upsert_people(
         self,
         cur: Cursor,
@@ -297,15 +307,11 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
         only_state = [
             (dumps(state.to_record()), at, pid) for pid, state in states.items() if pid not in by_id
         ]
-        if only_state:
-            cur.executemany(
-                self._q("UPDATE profiles SET state = ?, updated_at = ? WHERE profile_id = ?"),
-                only_state,
-            )
-            if cur.rowcount != len(only_state):  # gone meanwhile (erased): as before, the
-                # people still there are written whole, and a person no longer there is not
-                missing = [pid for _state, _at, pid in only_state]
-                by_id.update((p.profile_id, p) for p in self._people(cur, missing))
+        if only_state and self._update_states(cur, only_state) != len(only_state):
+            # gone meanwhile (erased): as before, the people still there are written whole,
+            # and a person no longer there is not
+            missing = [pid for _state, _at, pid in only_state]
+            by_id.update((p.profile_id, p) for p in self._people(cur, missing))
         rows = []
         for pid, person in by_id.items():
             state = states.get(pid)
