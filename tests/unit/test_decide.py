@@ -312,6 +312,33 @@ def test_a_channel_without_a_treatment_decides_afresh() -> None:
     assert not verdict.honour and verdict.reason == "savings has no email treatment"
 
 
+def test_the_conversation_follows_the_customer_to_another_channel_within_the_cooldown() -> None:
+    catalog = _catalog(_offer("savings", 50, cooldown="1d"))
+    banner = _talk(opened_at=NOW - timedelta(hours=2), responses=())
+    history = ContactHistory(
+        contacts=(Contact("savings", "web", "marketing", NOW - timedelta(hours=2)),)
+    )
+    call = decide(
+        catalog,
+        _request(channel="sms", history=history),
+        FixedLearner(RATES),
+        settings=NO_CONTROLS,
+        conversation=banner,
+    )
+    assert call.action_ids == ("savings",) and call.honoured == "d0"
+    web = decide(
+        catalog,
+        _request(channel="web", history=history),
+        FixedLearner(RATES),
+        settings=NO_CONTROLS,
+        conversation=banner,
+    )
+    assert web.actions == () and web.reasons == (
+        "conversation open with savings (shown on web 2 hours ago, no response yet), "
+        "but savings shown 2 hours ago (cooldown 1 day)",
+    )
+
+
 def test_an_honoured_action_still_obeys_consent_on_the_new_channel() -> None:
     consent = Consent(granted=frozenset({("marketing", "web")}))
     decision = decide(

@@ -199,6 +199,20 @@ def test_an_actions_own_cooldown_counts_from_its_last_showing() -> None:
     assert check_action_limits(action, shown, NOW + timedelta(days=6)).allowed
 
 
+def test_an_open_conversation_carried_to_another_channel_is_not_a_repeat() -> None:
+    action = _action(cooldown=timedelta(days=1), max_per_customer=2)
+    shown = ContactHistory(
+        contacts=(Contact("offer", "web", "marketing", NOW - timedelta(hours=2)),)
+    )
+    assert not check_action_limits(action, shown, NOW).allowed  # a new pitch: too soon
+    assert check_action_limits(action, shown, NOW, channel="email").allowed  # one voice
+    again = check_action_limits(action, shown, NOW, channel="web")  # the same banner again
+    assert not again.allowed and again.reason == "offer shown 2 hours ago (cooldown 1 day)"
+    twice = ContactHistory(contacts=(*shown.contacts, shown.contacts[0]))
+    verdict = check_action_limits(action, twice, NOW, channel="email")  # the maximum holds
+    assert not verdict.allowed and verdict.rule == "action_maximum"
+
+
 def test_an_action_is_shown_at_most_its_maximum() -> None:
     action = _action(max_per_customer=2, max_window=timedelta(days=30))
     contacts = tuple(

@@ -533,7 +533,9 @@ def _honour(
     policy: Policy,
     holdout: bool,
 ) -> Decision:
-    """Repeat the open conversation's action here, unless policy forbids this channel."""
+    """Repeat the open conversation's action here, unless policy forbids this channel (the
+    action's cooldown counts only its showings on this channel: carrying the conversation
+    to another channel is not a repeat)."""
     refused = refusals(
         check(
             action,
@@ -544,6 +546,7 @@ def _honour(
             policy=policy,
             timezone=request.timezone,
             inbound=request.inbound,
+            continuing=True,
         )
     )
     candidate = Candidate(

@@ -181,8 +181,11 @@ def check(
     policy: Policy = DEFAULT_POLICY,
     timezone: str | None = None,
     inbound: bool = False,
+    continuing: bool = False,
 ) -> tuple[Verdict, ...]:
-    """Every rule's verdict for ``action`` on ``channel`` at ``now`` (refusals included)."""
+    """Every rule's verdict for ``action`` on ``channel`` at ``now`` (refusals included);
+    ``continuing``: the action's open conversation is carried here (see
+    :func:`check_action_limits`)."""
     live = check_live(action, now)
     consent_verdict, quiet, caps, tired = check_channel(
         action.purpose,
@@ -195,7 +198,7 @@ def check(
         inbound=inbound,
     )
     cooldown = check_cooldowns(action, channel, history, now, policy)
-    limits = check_action_limits(action, history, now)
+    limits = check_action_limits(action, history, now, channel=channel if continuing else None)
     return (live, consent_verdict, quiet, cooldown, limits, caps, tired)
 
 
@@ -331,11 +334,20 @@ def check_cooldowns(
     return Verdict(True, "cooldown")
 
 
-def check_action_limits(action: Action, history: ContactHistory, now: datetime) -> Verdict:
-    """The action's own cooldown since it was last shown, and its maximum per customer."""
+def check_action_limits(
+    action: Action, history: ContactHistory, now: datetime, *, channel: str | None = None
+) -> Verdict:
+    """The action's own cooldown since it was last shown, and its maximum per customer.
+
+    With ``channel`` — an open conversation carried to that channel — the cooldown counts
+    only the showings on that channel: saying on email what the website showed an hour ago
+    is one voice, not a repeat (showing the same banner again is). The maximum still
+    counts every showing.
+    """
     shown = [c for c in history.contacts if c.action_id == action.id]
-    if action.cooldown is not None and shown:
-        last = max(c.at for c in shown)
+    spaced = shown if channel is None else [c for c in shown if c.channel == channel]
+    if action.cooldown is not None and spaced:
+        last = max(c.at for c in spaced)
         if now - last < action.cooldown:
             return Verdict(
                 False,
