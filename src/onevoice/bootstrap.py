@@ -14,6 +14,7 @@ from functools import lru_cache, partial
 from onevoice.config import Settings
 from onevoice.domain import learning
 from onevoice.domain.errors import InvalidInput
+from onevoice.domain.events import forget_cached_identifiers
 from onevoice.domain.identifiers import match_key
 from onevoice.domain.learning.beta import BetaBernoulli
 from onevoice.domain.learning.logistic import BayesianLogistic
@@ -163,8 +164,13 @@ def bootstrap(
         lock=processor.lock,
         process_pending=processor.run_until_idle,
         scrub=settings.erase_scrub,
-        forget_caches=[("identifier hashes", key_of.cache_clear)],
+        forget_caches=[
+            ("identifier hashes", key_of.cache_clear),
+            ("identifiers of events read back", forget_cached_identifiers),
+        ],
     )
+    if isinstance(background, ProcessingChild):
+        erasure.add_cache("the processor process's caches", background.forget_caches)
     limiter = RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     return Onevoice(
         settings,

@@ -87,6 +87,7 @@ class ProcessingChild:
         self._appended: Synchronized[int] | None = None
         self._processed: Synchronized[int] | None = None
         self._errors: Synchronized[int] | None = None
+        self._erasures: Synchronized[int] | None = None
         self._local_appended = 1  # events may wait from before this process started
         self._local_processed = 0
         self.restarts = 0
@@ -102,6 +103,7 @@ class ProcessingChild:
         self._appended = _CTX.Value("q", self._local_appended)
         self._processed = _CTX.Value("q", 0)
         self._errors = _CTX.Value("q", 0)
+        self._erasures = _CTX.Value("q", 0)
         self._spawn()
 
     def _spawn(self) -> None:
@@ -117,6 +119,7 @@ class ProcessingChild:
                 self._appended,
                 self._processed,
                 self._errors,
+                self._erasures,
             ),
             name="onevoice-processor",
             daemon=True,
@@ -156,6 +159,14 @@ class ProcessingChild:
             self.restarts += 1
             self.lock.processes = _CTX.RLock()  # the dead child may have held the old one
             self._spawn()
+
+    def forget_caches(self) -> None:
+        """Erasure: the child drops its in-memory personal data before its next batch."""
+        if self._erasures is None or self._wake is None:
+            return
+        with self._erasures.get_lock():
+            self._erasures.value += 1
+        self._wake.set()
 
     def caught_up(self) -> bool:
         if self._appended is None or self._processed is None:
@@ -201,6 +212,7 @@ def _child_main(
     appended: Synchronized[int],
     processed: Synchronized[int],
     errors: Synchronized[int],
+    erasures: Synchronized[int],
 ) -> None:
     """The child: bootstrap onevoice on the same database and process whenever woken."""
     from onevoice.bootstrap import bootstrap
@@ -210,6 +222,7 @@ def _child_main(
     if _NICE and hasattr(os, "nice"):
         os.nice(_NICE)  # background work: requests come first when the cores are busy
     ov = bootstrap(replace(settings, processing="thread"))  # it is the processor
+    forgotten = erasures.value
     try:
         while not stop.is_set():
             wake.wait(idle_wait)
@@ -218,6 +231,9 @@ def _child_main(
             try:
                 while True:  # a batch at a time, so an undo or erasure waits one batch at most
                     with turn:
+                        if erasures.value != forgotten:  # someone was erased: forget them too
+                            forgotten = erasures.value
+                            ov.erasure.forget_caches()
                         if ov.processor.step().events == 0:
                             break
             except Exception:  # isolation point: log, count, retry on the next wake

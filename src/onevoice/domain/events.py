@@ -186,6 +186,11 @@ def _stored_time(text: str) -> datetime:
 _stored_identifier = lru_cache(maxsize=65_536)(Identifier)
 
 
+def forget_cached_identifiers() -> None:
+    """Erasure: drop the identifiers kept for reuse (they are personal data)."""
+    _stored_identifier.cache_clear()
+
+
 def parse_stored_time(value: object, field_name: str) -> datetime:
     """:func:`parse_time` for times onevoice wrote itself, cached (a batch shares many)."""
     if isinstance(value, str):

@@ -78,6 +78,12 @@ class Erasure:
         """Another in-memory store of personal data (a stream backlog, a cache) to clear."""
         self._forget_caches.append((name, forget))
 
+    def forget_caches(self) -> list[str]:
+        """Clear every in-memory store of personal data; the names of those cleared."""
+        for _name, forget in self._forget_caches:
+            forget()
+        return [name for name, _forget in self._forget_caches]
+
     def erase(self, reference: str, actor: str) -> dict[str, Any]:
         """Erase the person ``type:value`` names; NotFound if onevoice knows no one by it."""
         asked = ids.parse(reference)
@@ -106,10 +112,7 @@ class Erasure:
         self._tombstones.changed()
         taken, exact = self._decisions.forget(rewards)
         replayed = None if exact else self._decisions.retrain()
-        caches = []
-        for name, forget in self._forget_caches:
-            forget()
-            caches.append(name)
+        caches = self.forget_caches()
         scrub = self._store.scrub(self._scrub == "full") if self._scrub != "off" else []
         at = self._clock()
         learner = self._decisions.learner.version.partition("@")[0]
