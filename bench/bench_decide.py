@@ -6,7 +6,9 @@
   arbitration alone (the domain ``decide``) inside the same calls.
 * HTTP — ``onevoice serve`` (one process) on that database; a client process sends
   ``POST /v1/decide`` open-loop at 500 per second: p50/p99 from each request's scheduled
-  start. Then as fast as 8 connections allow: decisions/s of one process.
+  start; the same at :data:`LIGHT_RATE` per second, which one process keeps up with (the
+  latency of one request without a queue). Then as fast as 8 connections allow:
+  decisions/s of one process.
 
 Each is measured twice: with the default durable log (each decision on disk before the
 answer; concurrent ones share an fsync) and with ``ONEVOICE_DECISION_LOG_FLUSH_MS`` =
@@ -49,6 +51,8 @@ RULES = (
 PLANS = ("basic", "plus", "gold")
 #: The deferred-flush window measured beside the default durable log.
 FLUSH_MS = 50
+#: A request rate one process sustains on the reference machine (latency without queueing).
+LIGHT_RATE = 50
 
 
 def catalog(size: int, seed: int = 3) -> dict[str, Any]:
@@ -251,10 +255,21 @@ def decide(options: dict[str, Any]) -> list[Row]:
             extra = {"ONEVOICE_DECISION_LOG_FLUSH_MS": str(flush)}
             with _served(fresh(), env_extra=extra) as url:
                 served[label] = (
+                    _client("paced", url, key, str(refs), str(LIGHT_RATE), str(seconds)),
                     _client("paced", url, key, str(refs), "500", str(seconds)),
                     _client("flood", url, key, str(refs), "8", str(seconds)),
                 )
-    for label, (paced, flood) in served.items():
+    for label, (light, paced, flood) in served.items():
+        rows.append(
+            _row(
+                f"decide HTTP p50 / p99 at {LIGHT_RATE}/s{label}",
+                f"{light['p50_ms']:.2f} / {light['p99_ms']:.2f} ms",
+                "",
+                f"a rate one process keeps up with here: the latency of a request without a "
+                f"queue; max {light['max_ms']:.1f} ms"
+                + (f"; failures {light['failures']}" if light["failures"] else ""),
+            )
+        )
         rows.append(
             _row(
                 f"decide HTTP p50 at 500/s{label}",
