@@ -28,8 +28,6 @@ from onevoice.store.migrate import migrate
 from onevoice.store.sql import Cursor, SqlStore
 
 _log = logging.getLogger("onevoice.store")
-#: SQLite's default: a commit that leaves this many WAL pages checkpoints them.
-_AUTOCHECKPOINT = 1000
 #: The flusher checkpoints a WAL grown past this, as SQLite would at 1000 4-KiB pages.
 _CHECKPOINT_BYTES = 4_096_000
 
@@ -111,7 +109,7 @@ class SqliteStore(SqlStore):
                     yield cur
             finally:
                 self._writer.execute(f"PRAGMA synchronous={self._synchronous}")
-                self._writer.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT}")
+                self._writer.execute("PRAGMA wal_autocheckpoint=1000")  # SQLite's default
                 self._flusher.dirty()
 
     @contextmanager
