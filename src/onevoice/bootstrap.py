@@ -87,7 +87,9 @@ def bootstrap(
     """
     injected = store is not None or clock is not utc_now  # a child could not share them
     store = store or open_store(
-        settings.database_url, sqlite_synchronous=settings.sqlite_synchronous.upper()
+        settings.database_url,
+        sqlite_synchronous=settings.sqlite_synchronous.upper(),
+        decision_log_flush=settings.decision_log_flush_ms / 1000,
     )
     secret = (settings.secret_key or store.meta("secret_key", secrets.token_hex(32))).encode()
     fingerprint = hmac.new(secret, b"onevoice secret fingerprint", hashlib.sha256).hexdigest()

@@ -33,6 +33,7 @@ class Settings:
     repeat_after_orders: int = 2
     lapsed_after_days: float = 90.0
     sqlite_synchronous: str = "FULL"
+    decision_log_flush_ms: float = 0.0
     process_batch_size: int = 2000
     processing: str = "process"
     log_level: str = "info"
@@ -214,6 +215,12 @@ DOCS: dict[str, str] = {
     "repeat_after_orders": "orders after which a customer is `repeat`",
     "lapsed_after_days": "days of silence after which a customer is `lapsed`",
     "sqlite_synchronous": "SQLite `synchronous` pragma; FULL makes each 2xx durable",
+    "decision_log_flush_ms": "0: each logged decision is on disk before decide answers (one "
+    "fsync shared by the decisions made at once). Above 0: it is committed before decide "
+    "answers (read by the next decision, kept if the process dies) but reaches the disk up to "
+    "this many ms later, so an OS crash or power loss can lose that window's decisions "
+    "(PostgreSQL: the log commits with `synchronous_commit=off`, flushed within 3 × "
+    "`wal_writer_delay`)",
     "process_batch_size": "events per processing step (identity + profiles)",
     "processing": "where `onevoice serve` files events under people: `process` (a child "
     "process, so ingest keeps the API's interpreter to itself) or `thread` (in the API process)",

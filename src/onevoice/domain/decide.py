@@ -51,7 +51,7 @@ from datetime import datetime
 
 from onevoice.domain.actions import MARKETING, Action, Catalog, Treatment
 from onevoice.domain.conversation import Conversation, one_voice
-from onevoice.domain.expressions import Evaluation
+from onevoice.domain.expressions import ALWAYS, CompiledExpression, Evaluation
 from onevoice.domain.learning.base import Features, Learner
 from onevoice.domain.learning.thompson import thompson
 from onevoice.domain.policy import (
@@ -246,18 +246,18 @@ def decide(
     candidates: list[Candidate] = []
     errors: list[ExpressionFailure] = []
     eligible: list[Action] = []
+    steps: list[_Step] = []
     by_purpose: dict[str, tuple[tuple[str, str], ...]] = {}
     evaluated: dict[str, Evaluation] = {}
-    for action in catalog:
-        refused = _exclusions(
-            action, catalog, request, policy, holdout, errors, by_purpose, evaluated
+    for step in _plan(catalog, request.channel):
+        refused = step.untreated or _exclusions(
+            step, request, policy, holdout, errors, by_purpose, evaluated
         )
-        if refused:
-            candidates.append(
-                Candidate(action.id, action.purpose, refused[0][0], tuple(r for _, r in refused))
-            )
+        if refused is not None:
+            candidates.append(refused)
         else:
-            eligible.append(action)
+            eligible.append(step.action)
+            steps.append(step)
     if not eligible:
         return replace(
             _nothing(
@@ -279,8 +279,8 @@ def decide(
         * policy.points(request.channel)
         * (1.0 + fatigue(request.history, request.now, policy))
     )
-    gains = [a.value * a.weight for a in eligible]
-    costs = [a.cost(request.channel) + risk for a in eligible]
+    gains = [step.gain for step in steps]
+    costs = [step.cost + risk for step in steps]
     if arm == "propensity_only":
         gains, costs = [1.0] * len(eligible), [0.0] * len(eligible)
     drawn = thompson(
@@ -317,7 +317,7 @@ def decide(
             Candidate(
                 action.id,
                 action.purpose,
-                reasons=(_ev_reason(means[n], action, request.channel, risk, expected[n]),),
+                reasons=(_ev_text(means[n], steps[n].ev_terms, risk, expected[n]),),
                 probability=means[n],
                 expected_value=expected[n],
                 score=scores[n],
@@ -331,7 +331,7 @@ def decide(
             eligible[n].treatments[request.channel],
             scores[n],
             (
-                _ev_reason(means[n], eligible[n], request.channel, risk, expected[n]),
+                _ev_text(means[n], steps[n].ev_terms, risk, expected[n]),
                 *((f"matches {eligible[n].eligibility}",) if eligible[n].eligibility else ()),
                 f"best of {len(eligible)} eligible on {request.channel}"
                 if rank == 0
@@ -388,34 +388,92 @@ def decide(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """What arbitration needs of one action on one channel that the request cannot change,
+    worked out once per catalog and channel (:func:`_plan`) rather than per decision."""
+
+    action: Action
+    rule: CompiledExpression
+    #: the exclusion of an action without a treatment for the channel (else None)
+    untreated: Candidate | None
+    #: no pause, validity window, own cooldown or limit: only the purpose's channel rules,
+    #: the marketing checks and the eligibility rule can refuse it
+    plain: bool
+    marketing: bool
+    #: the exclusion when its eligibility rule does not match
+    unmatched: Candidate
+    gain: float
+    cost: float
+    #: the fixed middle of its expected-value reason on this channel
+    ev_terms: str
+
+
+#: Steps per (catalog, channel); a catalog is immutable, so its steps never go stale. Kept
+#: with the catalog itself so that its id cannot be reused while the entry lives.
+_PLANS: dict[tuple[int, str], tuple[Catalog, tuple[_Step, ...]]] = {}
+_PLANS_KEPT = 64
+
+
+def _plan(catalog: Catalog, channel: str) -> tuple[_Step, ...]:
+    """The catalog's actions on ``channel``, in catalog order, as :class:`_Step`."""
+    key = (id(catalog), channel)
+    known = _PLANS.get(key)
+    if known is not None and known[0] is catalog:
+        return known[1]
+    steps = tuple(_step(action, catalog.rule(action.id), channel) for action in catalog)
+    if len(_PLANS) >= _PLANS_KEPT:  # catalogs replaced, previews, fallbacks: start afresh
+        _PLANS.clear()
+    _PLANS[key] = (catalog, steps)
+    return steps
+
+
+def _step(action: Action, rule: CompiledExpression, channel: str) -> _Step:
+    treated = channel in action.treatments
+    cost = action.cost(channel)
+    return _Step(
+        action=action,
+        rule=rule,
+        untreated=None
+        if treated
+        else Candidate(
+            action.id, action.purpose, "channel", (f"{action.id} has no {channel} treatment",)
+        ),
+        plain=not action.paused
+        and action.valid_from is None
+        and action.valid_until is None
+        and action.cooldown is None
+        and action.max_per_customer is None,
+        marketing=action.purpose == MARKETING,
+        unmatched=Candidate(
+            action.id, action.purpose, "eligibility", (f"does not match {action.eligibility}",)
+        ),
+        gain=action.value * action.weight,
+        cost=cost,
+        ev_terms=f" × value {action.value:g} × weight {action.weight:g}"
+        f" − contact cost {cost:.2f} − fatigue risk ",
+    )
+
+
 def _exclusions(
-    action: Action,
-    catalog: Catalog,
+    step: _Step,
     request: DecideRequest,
     policy: Policy,
     holdout: bool,
     errors: list[ExpressionFailure],
     by_purpose: dict[str, tuple[tuple[str, str], ...]],
     evaluated: dict[str, Evaluation],
-) -> list[tuple[str, str]]:
-    """(rule, reason) of every refusal of ``action``; empty when eligible.
+) -> Candidate | None:
+    """The exclusion of an action with a treatment for the channel (every refusal, as
+    (rule, reason), in its reasons); None when eligible.
 
-    The cheap checks come first — treatment, holdout, validity, the purpose's channel
-    rules (once per purpose), cooldowns and the action's own limits, each skipped when it
-    cannot refuse — and the eligibility rule runs only for an action they all let through
-    (the rule cannot make a refused action eligible). Rules with the same text share one
-    evaluation per decision (``evaluated``): an outcome depends only on the text and the
-    activation.
+    The cheap checks come first — holdout, validity, the purpose's channel rules (once per
+    purpose), cooldowns and the action's own limits, each skipped when it cannot refuse —
+    and the eligibility rule runs only for an action they all let through (the rule
+    cannot make a refused action eligible). Rules with the same text share one evaluation
+    per decision (``evaluated``): an outcome depends only on the text and the activation.
     """
-    if request.channel not in action.treatments:
-        return [("channel", f"{action.id} has no {request.channel} treatment")]
-    refused: list[tuple[str, str]] = []
-    if holdout and action.purpose == MARKETING:
-        refused.append(("holdout", "universal holdout: no marketing"))
-    if action.paused or action.valid_from is not None or action.valid_until is not None:
-        live = check_live(action, request.now)
-        if not live.allowed:
-            refused.append((live.rule, live.reason))
+    action = step.action
     channel_refusals = by_purpose.get(action.purpose)
     if channel_refusals is None:
         channel_refusals = tuple(
@@ -434,27 +492,46 @@ def _exclusions(
             )
         )
         by_purpose[action.purpose] = channel_refusals
-    refused.extend(channel_refusals)
-    if request.history.responses and action.is_marketing:
-        cooldown = check_cooldowns(action, request.channel, request.history, request.now, policy)
-        if not cooldown.allowed:
-            refused.append((cooldown.rule, cooldown.reason))
-    if action.cooldown is not None or action.max_per_customer is not None:
-        limits = check_action_limits(action, request.history, request.now)
-        if not limits.allowed:
-            refused.append((limits.rule, limits.reason))
+    if step.plain and not (step.marketing and (holdout or request.history.responses)):
+        refused: list[tuple[str, str]] | tuple[tuple[str, str], ...] = channel_refusals
+    else:
+        refused = []
+        if holdout and step.marketing:
+            refused.append(("holdout", "universal holdout: no marketing"))
+        if action.paused or action.valid_from is not None or action.valid_until is not None:
+            live = check_live(action, request.now)
+            if not live.allowed:
+                refused.append((live.rule, live.reason))
+        refused.extend(channel_refusals)
+        if request.history.responses and step.marketing:
+            cooldown = check_cooldowns(
+                action, request.channel, request.history, request.now, policy
+            )
+            if not cooldown.allowed:
+                refused.append((cooldown.rule, cooldown.reason))
+        if action.cooldown is not None or action.max_per_customer is not None:
+            limits = check_action_limits(action, request.history, request.now)
+            if not limits.allowed:
+                refused.append((limits.rule, limits.reason))
     if refused:
-        return refused
-    rule = catalog.rule(action.id)
+        return Candidate(action.id, action.purpose, refused[0][0], tuple(r for _, r in refused))
+    rule = step.rule
+    if rule is ALWAYS:
+        return None
     outcome = evaluated.get(rule.source)
     if outcome is None:
         outcome = evaluated[rule.source] = rule.evaluate(request.activation)
     if outcome.error is not None:
         errors.append(ExpressionFailure(action.id, outcome.error))
-        return [("eligibility_error", f"eligibility rule failed: {outcome.error}")]
+        return Candidate(
+            action.id,
+            action.purpose,
+            "eligibility_error",
+            (f"eligibility rule failed: {outcome.error}",),
+        )
     if not outcome.matched:
-        return [("eligibility", f"does not match {action.eligibility}")]
-    return []
+        return step.unmatched
+    return None
 
 
 def _selection_probabilities(
@@ -477,11 +554,10 @@ def _selection_probabilities(
     return share
 
 
-def _ev_reason(p: float, action: Action, channel: str, risk: float, ev: float) -> str:
-    return (
-        f"expected value {ev:.2f} = {p:.1%} × value {action.value:g} × weight {action.weight:g}"
-        f" − contact cost {action.cost(channel):.2f} − fatigue risk {risk:.2f}"
-    )
+def _ev_text(p: float, terms: str, risk: float, ev: float) -> str:
+    """``expected value EV = P × value V × weight W − contact cost C − fatigue risk R``
+    (``terms``: the action's fixed middle, :attr:`_Step.ev_terms`)."""
+    return f"expected value {ev:.2f} = {p:.1%}{terms}{risk:.2f}"
 
 
 def _why_none(

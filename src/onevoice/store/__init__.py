@@ -6,12 +6,18 @@ from onevoice.domain.errors import InvalidInput
 from onevoice.services.ports import Store
 
 
-def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
-    """Open the store a database URL names: ``postgresql://…`` or a SQLite path/URL."""
+def open_store(
+    url: str, *, sqlite_synchronous: str = "FULL", decision_log_flush: float = 0.0
+) -> Store:
+    """Open the store a database URL names: ``postgresql://…`` or a SQLite path/URL.
+
+    ``decision_log_flush`` (seconds, 0 = off) lets the decision log's commits reach the
+    disk up to that long after they are made (see ``ONEVOICE_DECISION_LOG_FLUSH_MS``).
+    """
     if url.startswith(("postgresql://", "postgres://")):
         from onevoice.store.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, deferred_flush=decision_log_flush > 0)
     if url.startswith("sqlite:///"):
         url = url.removeprefix("sqlite:///")
     elif url.startswith("sqlite://"):
@@ -23,4 +29,6 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
         )
     from onevoice.store.sqlite import SqliteStore
 
-    return SqliteStore(url or "onevoice.db", synchronous=sqlite_synchronous)
+    return SqliteStore(
+        url or "onevoice.db", synchronous=sqlite_synchronous, deferred_flush=decision_log_flush
+    )

@@ -21,9 +21,16 @@ class PostgresStore(SqlStore):
     placeholder = "%s"
 
     def __init__(
-        self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 30.0
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 30.0,
+        deferred_flush: bool = False,
     ) -> None:
         self.url = url
+        self._deferred_flush = deferred_flush
         self._pool = ConnectionPool(
             url, min_size=min_size, max_size=max_size, timeout=timeout, open=True
         )
@@ -111,6 +118,16 @@ class PostgresStore(SqlStore):
     @contextmanager
     def _write(self) -> Iterator[Cursor]:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    @contextmanager
+    def _write_deferred(self) -> Iterator[Cursor]:
+        """With ``deferred_flush``, the transaction commits with ``synchronous_commit=off``:
+        visible at once, flushed by the server's WAL writer within 3 × ``wal_writer_delay``
+        (600 ms by default), which a server crash can lose; the database stays consistent."""
+        with self._write() as cur:
+            if self._deferred_flush:
+                cur.execute("SET LOCAL synchronous_commit TO OFF")
             yield cur
 
     @contextmanager

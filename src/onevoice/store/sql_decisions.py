@@ -53,7 +53,7 @@ class DecisionsSql(SqlPart):
     def add_decision_groups(self, groups: Sequence[Sequence[DecisionRecord]]) -> list[int]:
         rows = [[_decision_row(r) for r in group] for group in groups]
         sql = self._q(f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        with self._write() as cur:
+        with self._write_deferred() as cur:
             for group in rows:
                 cur.executemany(sql, group)
         return [len(group) for group in rows]

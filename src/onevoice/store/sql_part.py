@@ -31,6 +31,12 @@ class SqlPart:
         """A cursor for reading (this thread's connection)."""
         raise NotImplementedError
 
+    def _write_deferred(self) -> AbstractContextManager[Cursor]:
+        """A write transaction whose disk flush may follow the commit within the store's
+        bounded window (the decision log, when ``ONEVOICE_DECISION_LOG_FLUSH_MS`` > 0);
+        otherwise exactly :meth:`_write`."""
+        return self._write()
+
     def _q(self, sql: str) -> str:
         """``sql`` with ``?`` placeholders in the backend's own style."""
         raise NotImplementedError
