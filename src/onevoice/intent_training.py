@@ -172,32 +172,52 @@ def train(
         summary[definition.name] = info
         if who.size < min_people or y.all():
             continue  # too few confirmed outcomes: this intent keeps its hand rules
-        strength = c if c is not None else _choose_c(scaled[~check], y[~check], data.person[~check])
+        rule = f"rule|{definition.name}"
+        evidence = np.fromiter((rule in row for row in data.rows), dtype=bool, count=len(y))
+        strength = (
+            c
+            if c is not None
+            else _choose_c(scaled[~check], y[~check], data.person[~check], evidence[~check])
+        )
         info["c"] = strength
         fit = _fit(scaled[~check], y[~check], strength)
         if y[check].any() and not y[check].all():
-            rule = f"rule|{definition.name}"
             hand = (
                 x[check][:, vocab.index(rule)].toarray().ravel()
                 if rule in vocab
                 else np.zeros(int(check.sum()))
             )
             info["validation_auc"] = float(
-                roc_auc_score(y[check], fit.decision_function(scaled[check]))
+                roc_auc_score(
+                    y[check], _evidence_first(fit.decision_function(scaled[check]), evidence[check])
+                )
             )
             info["hand_rules_auc"] = float(roc_auc_score(y[check], hand))
             if info["validation_auc"] <= info["hand_rules_auc"]:
                 continue  # the model does not beat the brand's own rules: keep them
         fit = _fit(scaled, y, strength)
         weights = fit.coef_[0] / scale
+        z = fit.decision_function(scaled[evidence]) if evidence.any() else np.zeros(1)
         models[definition.name] = LinearModel(
             float(fit.intercept_[0]),
             {name: float(w) for name, w in zip(vocab, weights, strict=True) if abs(w) > 1e-6},
+            floor=float(1.0 / (1.0 + np.exp(-float(z.min())))),
         )
     return models, summary
 
 
-def _choose_c(x: sparse.csr_matrix, y: NDArray[np.bool_], person: NDArray[np.int64]) -> float:
+def _evidence_first(z: NDArray[np.float64], evidence: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Scores ranked as served: anyone showing the intent's hinted signals above anyone not."""
+    result: NDArray[np.float64] = np.where(evidence, z + 1e6, z)
+    return result
+
+
+def _choose_c(
+    x: sparse.csr_matrix,
+    y: NDArray[np.bool_],
+    person: NDArray[np.int64],
+    evidence: NDArray[np.bool_],
+) -> float:
     """The strength from :data:`C_GRID` with the best mean ROC AUC on held-out folds of people
     (ties go to the stronger regularisation)."""
     from sklearn.metrics import roc_auc_score
@@ -212,7 +232,8 @@ def _choose_c(x: sparse.csr_matrix, y: NDArray[np.bool_], person: NDArray[np.int
             if y[test_rows].all() or not y[test_rows].any() or not y[train_rows].any():
                 continue
             fit = _fit(x[train_rows], y[train_rows], c)
-            aucs.append(float(roc_auc_score(y[test_rows], fit.decision_function(x[test_rows]))))
+            z = _evidence_first(fit.decision_function(x[test_rows]), evidence[test_rows])
+            aucs.append(float(roc_auc_score(y[test_rows], z)))
         if aucs and float(np.mean(aucs)) > best_auc + 1e-4:
             best, best_auc = c, float(np.mean(aucs))
     return best

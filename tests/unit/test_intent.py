@@ -270,3 +270,17 @@ def test_a_model_explains_with_the_freshness_of_the_hinted_signals() -> None:
     fold(state, [event(0, "page", "Mortgages", path="/mortgages")])
     top = model.score(state, 6.0 + (state.last_at or 0.0))[0]
     assert top.reasons == ("mortgage signals 6h ago",)
+
+
+def test_without_the_intents_own_signals_a_person_scores_below_the_floor() -> None:
+    definitions = parse_definitions(_doc())
+    linear = LinearModel(2.0, {"l|path:/accounts": 1.0, "rule|mortgage": 0.1}, floor=0.2)
+    assert LinearModel.from_record(linear.to_record()) == linear
+    model = IntentModel(definitions, {"mortgage": linear})
+    banker, reader = IntentState(), IntentState()
+    fold(banker, [event(0, "page", "Accounts", path="/accounts")])
+    fold(reader, [event(0, "page", "Mortgages", path="/mortgages")])
+    banker_score = model.score(banker, banker.last_at or 0.0)[0].score
+    reader_score = model.score(reader, reader.last_at or 0.0)[0].score
+    assert banker_score < 0.2 < reader_score
+    assert banker_score == pytest.approx(0.2 / (1 + math.exp(-(2.0 + math.log1p(1.0)))))

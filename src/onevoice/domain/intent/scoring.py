@@ -47,10 +47,17 @@ class IntentScore:
 
 @dataclass(frozen=True, slots=True)
 class LinearModel:
-    """Logistic regression with sparse weights: ``p = σ(intercept + Σ w_f · x_f)``."""
+    """Logistic regression with sparse weights: ``p = σ(intercept + Σ w_f · x_f)``.
+
+    ``floor`` (the lowest score training gave anyone showing the intent's hinted signals)
+    keeps the brand's evidence first: a person showing none of them scores ``floor · p``, so
+    other signals reorder people within "has shown the signals" and within "has not", but a
+    handful of outcomes cannot teach the model to rank a stranger above someone reading the
+    intent's pages."""
 
     intercept: float
     weights: Mapping[str, float]
+    floor: float | None = None
 
     def explain(self, x: Mapping[str, float]) -> tuple[float, list[tuple[float, str]]]:
         """The probability and each present feature's contribution to the log-odds."""
@@ -66,12 +73,18 @@ class LinearModel:
         return _sigmoid(z), parts
 
     def to_record(self) -> dict[str, Any]:
-        return {"intercept": self.intercept, "weights": dict(self.weights)}
+        record: dict[str, Any] = {"intercept": self.intercept, "weights": dict(self.weights)}
+        if self.floor is not None:
+            record["floor"] = self.floor
+        return record
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> LinearModel:
+        floor = record.get("floor")
         return cls(
-            float(record["intercept"]), {str(k): float(v) for k, v in record["weights"].items()}
+            float(record["intercept"]),
+            {str(k): float(v) for k, v in record["weights"].items()},
+            None if floor is None else float(floor),
         )
 
 
@@ -99,6 +112,8 @@ class IntentModel:
                 scores.append(hand_rule(d.name, d.hints, state, at))
                 continue
             p, parts = model.explain(x)
+            if model.floor is not None and "rule|" + d.name not in x:
+                p *= model.floor  # none of the intent's own signals: below everyone with some
             top = sorted((c, n) for c, n in parts if c > 0)[-REASONS:]
             scores.append(
                 IntentScore(d.name, p, tuple(_reason(n, x[n]) for _c, n in reversed(top)))
