@@ -43,6 +43,7 @@ def _percentile(values: list[float], q: float) -> float:
 def _per_event(model: IntentModel, people: list[list[Any]]) -> list[float]:
     """Microseconds per event: fold into the person's state, then score every intent."""
     ignore = model.definitions.ignore_events
+    outcomes = model.definitions.intents
     half_lives = model.definitions.feature_half_lives
     timings: list[float] = []
     clock = time.perf_counter_ns
@@ -50,7 +51,7 @@ def _per_event(model: IntentModel, people: list[list[Any]]) -> list[float]:
         state = IntentState(half_lives)
         for event in events:
             started = clock()
-            at = fold(state, (event,), ignore)
+            at = fold(state, (event,), ignore, outcomes=outcomes)
             model.score(state, at or 0.0)
             timings.append((clock() - started) / 1000)
     return timings

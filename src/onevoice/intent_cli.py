@@ -66,9 +66,10 @@ def train() -> None:
 
 @train.command("intents")
 @click.option("--database", default=None, help="SQLite path or postgresql:// URL")
-@click.option("--c", "strength", type=float, default=0.1, show_default=True,
-              help="inverse L2 regularisation strength")  # fmt: skip
-def train_intents(database: str | None, strength: float) -> None:
+@click.option("--c", "strength", type=float, default=None,
+              help="inverse L2 regularisation strength (default: chosen per intent by "
+              "cross-validation)")  # fmt: skip
+def train_intents(database: str | None, strength: float | None) -> None:
     """Learn each intent from processed events, with its confirming outcomes as labels;
     store the models as a new version (running processes swap to it)."""
     from onevoice.cli import opened

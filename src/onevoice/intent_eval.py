@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from onevoice.domain.events import Event, parse_event
 from onevoice.domain.intent import Definitions, IntentModel, IntentState, event_hours, observe
-from onevoice.domain.intent.events import event_signals
+from onevoice.domain.intent.events import intent_signals
 from onevoice.domain.intent.scoring import hand_rule
 from onevoice.intent_training import Snapshots, snapshots, train
 from onevoice.sim import catalog as cat
@@ -115,7 +115,7 @@ def _scores(
         for event in events:
             at = event_hours(event)
             if definitions.observes(event.name):
-                observe(state, event_signals(event), event.channel, at)
+                observe(state, intent_signals(event, definitions.intents), event.channel, at)
             by_name = {s.name: s.score for s in model.score(state, at)}
             rows_model.append([by_name.get(n, 0.0) for n in names])
             rows_rules.append(

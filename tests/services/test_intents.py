@@ -11,7 +11,7 @@ import pytest
 from onevoice.bootstrap import Onevoice, bootstrap
 from onevoice.config import Settings
 from onevoice.intent_cli import harbour_bank_intents
-from onevoice.intent_training import snapshots, train
+from onevoice.intent_training import C_GRID, snapshots, train
 from onevoice.services.intents import Intents
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -152,6 +152,7 @@ def test_training_keeps_a_model_only_where_it_beats_the_hand_rules(ov: Onevoice)
     assert summary["mortgage"]["people"] == 30
     assert summary["mortgage"]["validation_auc"] > summary["mortgage"]["hand_rules_auc"]
     assert models["mortgage"].weights["s|path:/apply"] > 0
+    assert summary["mortgage"]["c"] in C_GRID  # chosen by cross-validation over people
     strict, _ = train(data, definitions, min_support=5, min_people=31)
     assert strict == {}  # too few people with the outcome: hand rules stay
 

@@ -25,6 +25,7 @@ from onevoice.domain.intent import (
     observe,
     parse_definitions,
 )
+from onevoice.domain.intent.scoring import model_features
 from onevoice.domain.intent.signals import signals
 from onevoice.intent_cli import harbour_bank_intents
 
@@ -222,3 +223,64 @@ def test_events_the_brand_causes_are_not_the_customers_intent() -> None:
 )
 def test_the_docstring_examples_run(module: str) -> None:
     assert doctest.testmod(importlib.import_module(module)).failed == 0
+
+
+def test_the_state_remembers_when_each_signal_was_last_seen() -> None:
+    a, b = IntentState(), IntentState()
+    for at in (5.0, 2.0):  # out of order: the later one is kept
+        observe(a, ("page:a",), "web", at)
+    observe(b, ("page:a", "page:b"), "app", 9.0)
+    assert a.seen == {"page:a": 5.0}
+    merged = merge(IntentState.from_record(a.to_record()), IntentState.from_record(b.to_record()))
+    assert merged.seen == {"page:a": 9.0, "page:b": 9.0}
+    old = IntentState((2.0, 96.0))
+    observe(old, ("page:old",), "web", 0.0)
+    for n in range(1, 200):
+        observe(old, ("page:home",), "web", n * 24.0)
+    assert "page:old" not in old.long and "page:old" not in old.seen  # forgotten together
+
+
+def test_models_read_how_fresh_the_trail_is_and_whether_the_intent_was_fulfilled() -> None:
+    definitions = parse_definitions(_doc())
+    state = IntentState()
+    fold(
+        state,
+        [event(0, "page", "Mortgages", path="/mortgages")],
+        outcomes=definitions.intents,
+    )
+    t = state.last_at or 0.0
+    x = model_features(definitions, state, t + 12.0)
+    assert x["recent|mortgage"] == pytest.approx(2 ** (-12 / 24))
+    assert x["recent_week|mortgage"] == pytest.approx(2 ** (-12 / 168))
+    assert "done|mortgage" not in x and "recent|complaining" not in x
+    other = event(60, "track", "Order Completed", product="savings")
+    fold(state, [other], outcomes=definitions.intents)
+    assert "done|mortgage" not in model_features(definitions, state, t + 12.0)
+    bought = event(120, "track", "Order Completed", product="Mortgage")
+    fold(state, [bought], outcomes=definitions.intents)
+    x = model_features(definitions, state, t + 2.0 + 24.0)
+    assert x["done|mortgage"] == pytest.approx(0.5)
+    assert x["l|outcome:mortgage"] > 0
+
+
+def test_a_model_explains_with_the_freshness_of_the_hinted_signals() -> None:
+    definitions = parse_definitions(_doc())
+    model = IntentModel(definitions, {"mortgage": LinearModel(-1.0, {"recent|mortgage": 3.0})})
+    state = IntentState()
+    fold(state, [event(0, "page", "Mortgages", path="/mortgages")])
+    top = model.score(state, 6.0 + (state.last_at or 0.0))[0]
+    assert top.reasons == ("mortgage signals 6h ago",)
+
+
+def test_without_the_intents_own_signals_a_person_scores_below_the_floor() -> None:
+    definitions = parse_definitions(_doc())
+    linear = LinearModel(2.0, {"l|path:/accounts": 1.0, "rule|mortgage": 0.1}, floor=0.2)
+    assert LinearModel.from_record(linear.to_record()) == linear
+    model = IntentModel(definitions, {"mortgage": linear})
+    banker, reader = IntentState(), IntentState()
+    fold(banker, [event(0, "page", "Accounts", path="/accounts")])
+    fold(reader, [event(0, "page", "Mortgages", path="/mortgages")])
+    banker_score = model.score(banker, banker.last_at or 0.0)[0].score
+    reader_score = model.score(reader, reader.last_at or 0.0)[0].score
+    assert banker_score < 0.2 < reader_score
+    assert banker_score == pytest.approx(0.2 / (1 + math.exp(-(2.0 + math.log1p(1.0)))))

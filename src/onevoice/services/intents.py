@@ -135,7 +135,9 @@ class Intents:
         rows: dict[str, StoredIntents] = {}
         for pid, events in events_of.items():
             state = states.get(pid) or IntentState(half_lives)
-            seen = fold(state, events, model.definitions.ignore_events)
+            seen = fold(
+                state, events, model.definitions.ignore_events, outcomes=model.definitions.intents
+            )
             at = max(latest.get(pid, seen or 0.0), seen or 0.0)
             rows[pid] = _row(state, model.score(state, at), at, model.version)
         for pid, state in states.items():  # merged people without events of their own here
@@ -156,7 +158,9 @@ class Intents:
                 (e for _seq, e in self._store.events_of(pid)), key=lambda e: e.timestamp
             )
             state = IntentState(model.definitions.feature_half_lives)
-            at = fold(state, events, model.definitions.ignore_events)
+            at = fold(
+                state, events, model.definitions.ignore_events, outcomes=model.definitions.intents
+            )
             if at is not None:
                 rows[pid] = _row(state, model.score(state, at), at, model.version)
         self._store.delete_intents(list(profile_ids))

@@ -13,7 +13,7 @@ from onevoice.domain.intent.definitions import (
     Outcome,
     parse_definitions,
 )
-from onevoice.domain.intent.events import event_hours, event_signals, fold
+from onevoice.domain.intent.events import event_hours, event_signals, fold, intent_signals
 from onevoice.domain.intent.scoring import IntentModel, IntentScore, LinearModel, decayed
 from onevoice.domain.intent.state import IntentState, features, merge, observe
 
@@ -31,6 +31,7 @@ __all__ = [
     "event_signals",
     "features",
     "fold",
+    "intent_signals",
     "merge",
     "observe",
     "parse_definitions",

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from onevoice.domain.intent.definitions import EMPTY, Definitions
+from onevoice.domain.intent.events import OUTCOME
 from onevoice.domain.intent.state import IntentState, features
 
 REASONS = 3
@@ -46,10 +47,17 @@ class IntentScore:
 
 @dataclass(frozen=True, slots=True)
 class LinearModel:
-    """Logistic regression with sparse weights: ``p = σ(intercept + Σ w_f · x_f)``."""
+    """Logistic regression with sparse weights: ``p = σ(intercept + Σ w_f · x_f)``.
+
+    ``floor`` (the lowest score training gave anyone showing the intent's hinted signals)
+    keeps the brand's evidence first: a person showing none of them scores ``floor · p``, so
+    other signals reorder people within "has shown the signals" and within "has not", but a
+    handful of outcomes cannot teach the model to rank a stranger above someone reading the
+    intent's pages."""
 
     intercept: float
     weights: Mapping[str, float]
+    floor: float | None = None
 
     def explain(self, x: Mapping[str, float]) -> tuple[float, list[tuple[float, str]]]:
         """The probability and each present feature's contribution to the log-odds."""
@@ -65,12 +73,18 @@ class LinearModel:
         return _sigmoid(z), parts
 
     def to_record(self) -> dict[str, Any]:
-        return {"intercept": self.intercept, "weights": dict(self.weights)}
+        record: dict[str, Any] = {"intercept": self.intercept, "weights": dict(self.weights)}
+        if self.floor is not None:
+            record["floor"] = self.floor
+        return record
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> LinearModel:
+        floor = record.get("floor")
         return cls(
-            float(record["intercept"]), {str(k): float(v) for k, v in record["weights"].items()}
+            float(record["intercept"]),
+            {str(k): float(v) for k, v in record["weights"].items()},
+            None if floor is None else float(floor),
         )
 
 
@@ -98,6 +112,8 @@ class IntentModel:
                 scores.append(hand_rule(d.name, d.hints, state, at))
                 continue
             p, parts = model.explain(x)
+            if model.floor is not None and "rule|" + d.name not in x:
+                p *= model.floor  # none of the intent's own signals: below everyone with some
             top = sorted((c, n) for c, n in parts if c > 0)[-REASONS:]
             scores.append(
                 IntentScore(d.name, p, tuple(_reason(n, x[n]) for _c, n in reversed(top)))
@@ -106,15 +122,31 @@ class IntentModel:
         return tuple(scores)
 
 
+#: Half-lives (hours) of the recency features: a day, a week.
+RECENCY_HALF_LIVES = (("", 24.0), ("_week", 168.0))
+
+
 def model_features(definitions: Definitions, state: IntentState, at: float) -> dict[str, float]:
-    """What a trained model reads: the state's features, and each intent's hand-rule
-    evidence (``rule|<name>`` = log(1 + z)), so a model starts from the brand's knowledge
-    and learns how far to trust it."""
+    """What a trained model reads: the state's features, and per intent the brand's own
+    knowledge — its hand-rule evidence (``rule|<name>`` = log(1 + z)), how recently any hinted
+    signal was seen (``recent|<name>``, ``recent_week|<name>`` = 2^(−age/half-life)) and how
+    recently the intent was fulfilled (``done|<name>``, ``done_week|<name>``) — so a model
+    starts from the rules and learns how far to trust them, whether a trail is fresh or only
+    fading, and that an intent just fulfilled is over."""
     x = features(state, at)
+    seen = state.seen
     for d in definitions.intents:
         z = hint_sum(d.hints, state, at, explain=False)[0]
         if z > 0:
             x["rule|" + d.name] = math.log1p(z)
+        last = max((seen[t] for t in d.hints if t in seen), default=None)
+        if last is not None:
+            for suffix, half_life in RECENCY_HALF_LIVES:
+                x[f"recent{suffix}|{d.name}"] = 2.0 ** (-max(at - last, 0.0) / half_life)
+        done = seen.get(OUTCOME + d.name)
+        if done is not None:
+            for suffix, half_life in RECENCY_HALF_LIVES:
+                x[f"done{suffix}|{d.name}"] = 2.0 ** (-max(at - done, 0.0) / half_life)
     return x
 
 
@@ -158,6 +190,11 @@ def _reason(feature: str, value: float) -> str:
     scale, _sep, token = feature.partition("|")
     if scale == "rule":
         return f"matches the {token} hand rules"
+    for prefix, what in (("recent", "{} signals"), ("done", "{} done")):
+        for suffix, half_life in RECENCY_HALF_LIVES:
+            if scale == prefix + suffix:
+                hours = -half_life * math.log2(value) if value > 0 else math.inf
+                return f"{what.format(token)} {hours:.0f}h ago"
     if not token:
         return {"gap": "time since the previous visit", "depth": "a deep session"}.get(
             feature, feature

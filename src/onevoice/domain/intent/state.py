@@ -7,7 +7,8 @@ only the event's own tokens, never the history, and events that arrive out of or
 count exactly as if they had come in order. When the scale grows large the state is
 rebased (``t0`` moves forward) and tokens that decayed to nothing are dropped, so the
 state stays small. Beside the counts: when the last event was, the gap before it, the
-depth of the current session and channel switches.
+depth of the current session, channel switches, and when each token was last seen (so a
+model can tell a fresh trail from an old one that is only fading).
 
 >>> s = IntentState()
 >>> observe(s, ("channel:web", "page:mortgages"), "web", 0.0)
@@ -44,6 +45,7 @@ class IntentState:
     last_channel: str | None = None
     gap: float | None = None  # hours between the last event and the one before it
     depth: int = 0  # events in the current session
+    seen: dict[str, float] = field(default_factory=dict)  # token → when it was last observed
 
     def count(self, token: str, at: float, *, long: bool = False) -> float:
         """The decayed count of ``token`` read at ``at``."""
@@ -71,6 +73,7 @@ class IntentState:
             "ch": self.last_channel,
             "gap": self.gap,
             "depth": self.depth,
+            "seen": self.seen,
         }
 
     @classmethod
@@ -85,6 +88,7 @@ class IntentState:
             record.get("ch"),
             record.get("gap"),
             int(record.get("depth", 0)),
+            dict(record.get("seen", {})),
         )
 
 
@@ -97,7 +101,10 @@ def observe(state: IntentState, tokens: tuple[str, ...], channel: str, at: float
     t0 = state.t0
     add_short = 2.0 ** ((at - t0) / state.half_lives[0])
     add_long = 2.0 ** ((at - t0) / state.half_lives[1])
-    short, long = state.short, state.long
+    short, long, seen = state.short, state.long, state.seen
+    for token in tokens:
+        if at > seen.get(token, -math.inf):
+            seen[token] = at
     for token in (*tokens, EVENTS):
         short[token] = short.get(token, 0.0) + add_short
         long[token] = long.get(token, 0.0) + add_long
@@ -128,6 +135,9 @@ def rebase(state: IntentState, at: float, *, keep: int | None = None) -> None:
             kept = dict(sorted(kept.items(), key=lambda kv: -kv[1])[:keep])
         table.clear()
         table.update(kept)
+    seen = state.seen
+    for token in [t for t in seen if t not in state.long]:
+        del seen[token]  # forgotten with its counts
     state.t0 = at
 
 
@@ -145,6 +155,9 @@ def merge(a: IntentState, b: IntentState) -> IntentState:
         into.update(mine)
         for k, v in theirs.items():
             into[k] = into.get(k, 0.0) + v
+    merged.seen = dict(a.seen)
+    for k, v in b.seen.items():
+        merged.seen[k] = max(v, merged.seen.get(k, v))
     later = a if (a.last_at or -math.inf) >= (b.last_at or -math.inf) else b
     merged.last_at, merged.last_channel = later.last_at, later.last_channel
     merged.gap, merged.depth = later.gap, later.depth
