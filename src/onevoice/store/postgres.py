@@ -85,35 +85,23 @@ class PostgresStore(SqlStore):
 
     def _claim_events(self, cur: Cursor, assignments: Sequence[tuple[int, str]]) -> int:
         """As SQL's, from a COPY: one UPDATE … FROM for the batch, not one per event."""
-        copying = cast("psycopg.Cursor[Any]", cur)
-        copying.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS incoming_assignments (seq BIGINT, profile_id TEXT) "
-            "ON COMMIT DELETE ROWS"
-        )
-        with copying.copy("COPY incoming_assignments FROM STDIN") as copy:
-            for row in assignments:
-                copy.write_row(row)
-        copying.execute(
+        return _copy_then_update(
+            cur,
+            "incoming_assignments (seq BIGINT, profile_id TEXT)",
+            assignments,
             "UPDATE events SET profile_id = a.profile_id FROM incoming_assignments a "
-            "WHERE events.seq = a.seq AND events.profile_id IS NULL"
+            "WHERE events.seq = a.seq AND events.profile_id IS NULL",
         )
-        return max(copying.rowcount, 0)
 
     def _update_states(self, cur: Cursor, rows: Sequence[tuple[str, str, str]]) -> int:
         """As SQL's, from a COPY: one UPDATE … FROM for the batch."""
-        copying = cast("psycopg.Cursor[Any]", cur)
-        copying.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS incoming_states (state TEXT, updated_at TEXT, "
-            "profile_id TEXT) ON COMMIT DELETE ROWS"
-        )
-        with copying.copy("COPY incoming_states FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        copying.execute(
+        return _copy_then_update(
+            cur,
+            "incoming_states (state TEXT, updated_at TEXT, profile_id TEXT)",
+            rows,
             "UPDATE profiles SET state = s.state, updated_at = s.updated_at "
-            "FROM incoming_states s WHERE profiles.profile_id = s.profile_id"
+            "FROM incoming_states s WHERE profiles.profile_id = s.profile_id",
         )
-        return max(copying.rowcount, 0)
 
     @contextmanager
     def _write(self) -> Iterator[Cursor]:
@@ -156,3 +144,17 @@ class PostgresStore(SqlStore):
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _copy_then_update(cur: Cursor, table: str, rows: Sequence[tuple[Any, ...]], update: str) -> int:
+    """COPY ``rows`` into a session temp table (``name (columns)``, emptied at commit), run
+    ``update`` (which reads it); how many rows the update changed. One statement per batch
+    where ``executemany`` would send one per row."""
+    copying = cast("psycopg.Cursor[Any]", cur)
+    name = table.partition(" ")[0]
+    copying.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ON COMMIT DELETE ROWS".encode())
+    with copying.copy(f"COPY {name} FROM STDIN".encode()) as copy:
+        for row in rows:
+            copy.write_row(row)
+    copying.execute(update.encode())
+    return max(copying.rowcount, 0)
