@@ -54,6 +54,7 @@ class TakingTurns:
         self._threads = threading.RLock()
         self.processes = processes
         self._held: list[Any] = []  # only the thread holding _threads touches it
+        self._owner: int | None = None
         self.on_wait: Callable[[], None] = lambda: None  # a turn is slow to come: look why
 
     def __enter__(self) -> TakingTurns:
@@ -62,12 +63,19 @@ class TakingTurns:
             lock = self.processes
             if lock.acquire(timeout=0.5):
                 self._held.append(lock)
+                self._owner = threading.get_ident()
                 return self
             self.on_wait()
 
     def __exit__(self, *_exc: object) -> None:
         self._held.pop().release()
+        if not self._held:
+            self._owner = None
         self._threads.release()
+
+    def held_here(self) -> bool:
+        """Whether this thread holds the turn (the child then cannot process meanwhile)."""
+        return self._owner == threading.get_ident()
 
 
 class ProcessingChild:
@@ -184,7 +192,8 @@ class ProcessingChild:
         target = self._appended.value
         deadline = time.monotonic() + _SYNC_TIMEOUT
         while self._processed.value < target:
-            if not self.running() or time.monotonic() > deadline:
+            # an undo holding the turn cannot wait for the child, which waits for the turn
+            if self.lock.held_here() or not self.running() or time.monotonic() > deadline:
                 # no child (or a stuck one): do it here; a batch raced is simply re-read
                 self.processor.run_until_idle()
                 return

@@ -150,3 +150,16 @@ def test_a_child_that_dies_is_replaced_and_nothing_is_lost(served: LiveServer) -
         time.sleep(0.02)
     assert ov.store.count_profiles() == 2
     assert child.errors >= 1  # the restart is counted (and shown by /healthz)
+
+
+def test_a_read_inside_the_turn_processes_itself_rather_than_wait(served: LiveServer) -> None:
+    """What an undo does: it holds the turn, then reads; the child cannot process meanwhile,
+    so waiting for it would only end at the 30 s timeout."""
+    ov = served.ov
+    child = _child(ov)
+    with ov.processor.lock:
+        _batch(served, [{"type": "page", "anonymousId": "inside", "messageId": "t-1"}])
+        began = time.monotonic()
+        child.sync()
+        assert time.monotonic() - began < 10
+        assert ov.store.count_profiles() == 1  # filed here, under the turn
