@@ -15,7 +15,8 @@ each batch, the API for each undo or erasure.
 
 Read-your-writes is kept: the API counts its appends in shared memory, the child records
 the count it had seen when it last ran dry, and a read after a write waits for the child
-to pass it (or, if the child is not running, processes in-process as the thread does).
+to pass it (or, if the child is not running yet or any more, or the reader holds the
+processing turn itself, processes in-process as the thread does).
 """
 
 from __future__ import annotations
@@ -191,9 +192,15 @@ class ProcessingChild:
             return
         target = self._appended.value
         deadline = time.monotonic() + _SYNC_TIMEOUT
-        while self._processed.value < target:
-            # an undo holding the turn cannot wait for the child, which waits for the turn
-            if self.lock.held_here() or not self.running() or time.monotonic() > deadline:
+        while (processed := self._processed.value) < target:
+            # an undo holding the turn cannot wait for the child, which waits for the turn;
+            # a child still starting up (it has not run dry once) is not worth waiting for
+            if (
+                processed == 0
+                or self.lock.held_here()
+                or not self.running()
+                or time.monotonic() > deadline
+            ):
                 # no child (or a stuck one): do it here; a batch raced is simply re-read
                 self.processor.run_until_idle()
                 return
