@@ -35,6 +35,7 @@ import orjson
 from bench._workload import Workload
 from onevoice.bootstrap import bootstrap
 from onevoice.config import Settings
+from onevoice.ops.heap import tune_long_running
 
 ROOT = Path(__file__).resolve().parent.parent
 Row = dict[str, Any]
@@ -345,6 +346,7 @@ def identity(options: dict[str, Any]) -> list[Row]:
         _load(database, workload, process=False, refs=None)
         appended = time.perf_counter() - began
         ov = bootstrap(Settings(database_url=database))  # synchronous=FULL, the default
+        tune_long_running()  # the collector settings of `serve`'s processor process
         try:
             began, cpu_began = time.perf_counter(), time.process_time()
             done = ov.processor.run_until_idle()

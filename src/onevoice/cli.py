@@ -91,9 +91,13 @@ def serve(host: str | None, port: int | None, database: str | None, demo: bool) 
         f"database {ov.store.backend}: {settings.database_url})",
         err=True,
     )
+    from onevoice.ops.heap import tune_long_running
+
+    app = create_app(ov)
+    tune_long_running()
     try:
         uvicorn.run(
-            create_app(ov),
+            app,
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,

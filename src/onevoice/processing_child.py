@@ -232,12 +232,14 @@ def _child_main(
 ) -> None:
     """The child: bootstrap onevoice on the same database and process whenever woken."""
     from onevoice.bootstrap import bootstrap
+    from onevoice.ops.heap import tune_long_running
     from onevoice.ops.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
     if _NICE and hasattr(os, "nice"):
         os.nice(_NICE)  # background work: requests come first when the cores are busy
     ov = bootstrap(replace(settings, processing="thread"))  # it is the processor
+    tune_long_running()
     forgotten = erasures.value
     try:
         while not stop.is_set():

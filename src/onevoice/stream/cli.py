@@ -37,6 +37,7 @@ def worker(database: str | None, name: str | None, metrics_port: int | None, bat
     from prometheus_client import start_http_server
 
     from onevoice.bootstrap import bootstrap
+    from onevoice.ops.heap import tune_long_running
     from onevoice.ops.logs import configure_logging
     from onevoice.ops.metrics import WorkerMetrics
     from onevoice.stream.leases import AllPartitions, Leases, RedisLeases
@@ -54,6 +55,7 @@ def worker(database: str | None, name: str | None, metrics_port: int | None, bat
     except OnevoiceError as error:
         click.echo(f"error: {error.message}", err=True)
         sys.exit(2)
+    tune_long_running()
     leases: Leases
     if settings.redis_url:
         from onevoice.shared.redis_state import client
