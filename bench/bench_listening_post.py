@@ -323,9 +323,11 @@ def lookup(options: dict[str, Any]) -> list[Row]:
     note = (
         f"{n_profiles:,} profiles from {n_events:,} events (loaded in {loaded:.0f} s); "
         f"{done['requests']:,} sequential keep-alive GETs by userId/email/anonymousId, "
-        f"timed in the client process; mean {done['mean_ms']:.2f} ms, max {done['max_ms']:.1f} ms"
+        f"timed in the client process (stdlib http.client); mean {done['mean_ms']:.2f} ms, "
+        f"max {done['max_ms']:.1f} ms; the same with httpx as the client: p50 "
+        f"{done['httpx_p50_ms']:.2f} ms, p99 {done['httpx_p99_ms']:.2f} ms"
         + (f"; {failed} non-200 {done['failures']}" if failed else "")
-        + f"; {_machine()}"
+        + f"; {_machine()} at load {os.getloadavg()[0]:.1f}"
     )
     return [
         _row("profile lookup p50", f"{done['p50_ms']:.2f} ms", "", note),

@@ -322,6 +322,34 @@ def test_a_batch_failing_between_two_statements_writes_nothing(
     assert snapshot(store, "p1", "p2") == before
 
 
+def _writes_wait_for_the_disk(store: Store) -> bool:
+    """Whether the store's next ordinary write commits durably (fsync / synchronous_commit)."""
+    if isinstance(store, SqliteStore):
+        with store._write() as cur:
+            cur.execute("PRAGMA synchronous")
+            return bool(cur.fetchone()[0] >= 2)  # FULL (2) or EXTRA (3)
+    assert isinstance(store, PostgresStore)
+    with store._write() as cur:
+        cur.execute("SHOW synchronous_commit")
+        return bool(cur.fetchone()[0] == "on")
+
+
+def test_a_processing_batch_commits_without_its_own_fsync_and_leaves_other_writes_durable(
+    two_people: tuple[Store, list[tuple[int, Event]]],
+) -> None:
+    # a batch is derived from events already durable; relaxing its commit must not leak
+    # into the appends and undos that follow, whether the batch committed or failed
+    store, _rows = two_people
+    [(seq, _e)] = append_and_read(store, event("m3", "u1"))
+    broken = Node(key("u3"), "userId", cast(str, None), "p1")
+    with pytest.raises(DATABASE_ERRORS):
+        store.commit_batch(ProcessedBatch(last_seq=seq, nodes=[broken], at=LATER), CURSOR)
+    assert _writes_wait_for_the_disk(store)
+    file_under(store, "p1", "u1", [(seq, _e)])
+    assert _writes_wait_for_the_disk(store)
+    assert store.read_events(0, 10) == []
+
+
 # -- merges --------------------------------------------------------------------------------
 def test_a_merge_moves_the_losers_nodes_and_events_to_the_winner_and_deletes_the_loser(
     two_people: tuple[Store, list[tuple[int, Event]]],

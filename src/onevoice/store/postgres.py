@@ -109,6 +109,15 @@ class PostgresStore(SqlStore):
             yield cur
 
     @contextmanager
+    def _write_derived(self) -> Iterator[Cursor]:
+        """``synchronous_commit=off`` for this transaction: the server's WAL writer flushes
+        it within 3 × ``wal_writer_delay``, and any later synchronous commit flushes it
+        first."""
+        with self._write() as cur:
+            cur.execute("SET LOCAL synchronous_commit TO OFF")
+            yield cur
+
+    @contextmanager
     def _write_deferred(self) -> Iterator[Cursor]:
         """With ``deferred_flush``, the transaction commits with ``synchronous_commit=off``:
         visible at once, flushed by the server's WAL writer within 3 × ``wal_writer_delay``

@@ -55,6 +55,13 @@ def loads(text: str | bytes) -> Any:
     return orjson.loads(text)
 
 
+_EMPTY_STATE = dumps(ProfileState().to_record())
+
+
+def _serialised(states: dict[str, ProfileState]) -> dict[str, str]:
+    return {pid: dumps(state.to_record()) for pid, state in states.items()}
+
+
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -69,6 +76,13 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
     # -- what a backend provides -------------------------------------------------------
     def _write(self) -> AbstractContextManager[Cursor]:
         raise NotImplementedError
+
+    def _write_derived(self) -> AbstractContextManager[Cursor]:
+        """A write of state derived from the durable event log (a processing batch): the
+        backend may commit it without waiting for the disk. A crash can lose such a
+        commit, never half of one, and what it derived is derived again from the events;
+        any later durable commit makes it durable too (both logs are written in order)."""
+        return self._write()
 
     def _read(self) -> AbstractContextManager[Cursor]:
         raise NotImplementedError
@@ -191,7 +205,21 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
 
     def commit_batch(self, batch: ProcessedBatch, cursor_name: str) -> None:
         at = format_time(batch.at) if batch.at else ""
-        with self._write() as cur:
+        # serialised before taking the write turn: the API's appends wait for the writes
+        # alone, not for JSON being built
+        node_rows = [
+            (
+                n.key,
+                n.type,
+                n.profile_id,
+                n.origin_profile_id,
+                dumps(sorted(n.seen_with)),
+                int(n.shared),
+            )
+            for n in batch.nodes
+        ]
+        states = _serialised(batch.states)
+        with self._write_derived() as cur:
             if batch.assignments:
                 # claim the events first: if another processor filed any of them meanwhile,
                 # this whole batch was computed from stale state and is rolled back
@@ -255,19 +283,9 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
                         "profile_id = excluded.profile_id, seen_with = excluded.seen_with, "
                         "shared = excluded.shared"
                     ),
-                    [
-                        (
-                            n.key,
-                            n.type,
-                            n.profile_id,
-                            n.origin_profile_id,
-                            dumps(sorted(n.seen_with)),
-                            int(n.shared),
-                        )
-                        for n in batch.nodes
-                    ],
+                    node_rows,
                 )
-            self._upsert_people(cur, batch.people, batch.states, at)
+            self._upsert_people(cur, batch.people, states, at)
             self._write_intents(cur, batch)
             if batch.consents:
                 self._insert_consent(cur, batch.consents)
@@ -298,15 +316,14 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
         self,
         cur: Cursor,
         people: Sequence[PersonIdentity],
-        states: dict[str, ProfileState],
+        states: dict[str, str],
         at: str,
     ) -> None:
+        """``states``: each person's serialised state (:func:`_serialised`)."""
         by_id = {p.profile_id: p for p in people}
         # most of a batch is known people with new events: only their state changes, so
         # they get an UPDATE of the state alone (no identity read and rewritten as is)
-        only_state = [
-            (dumps(state.to_record()), at, pid) for pid, state in states.items() if pid not in by_id
-        ]
+        only_state = [(state, at, pid) for pid, state in states.items() if pid not in by_id]
         if only_state and self._update_states(cur, only_state) != len(only_state):
             # gone meanwhile (erased): as before, the people still there are written whole,
             # and a person no longer there is not
@@ -321,7 +338,7 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
                     dumps(person.uniques),
                     dumps([[i.type, i.value] for i in person.identifiers]),
                     dumps(sorted(person.blocked)),
-                    dumps((state or ProfileState()).to_record()),
+                    state if state is not None else _EMPTY_STATE,
                     at,
                     1 if state is not None else 0,
                 )
@@ -490,7 +507,7 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
                 ),
                 [(pid, seq) for seq, pid in plan.event_moves],
             )
-            self._upsert_people(cur, plan.people, plan.states, at)
+            self._upsert_people(cur, plan.people, _serialised(plan.states), at)
 
     # -- keys and settings ----------------------------------------------------------------
     def add_key(self, record: KeyRecord, key_hash: str) -> None:

@@ -113,6 +113,19 @@ class SqliteStore(SqlStore):
                     fcntl.flock(self._turns, fcntl.LOCK_UN)
 
     @contextmanager
+    def _write_derived(self) -> Iterator[Cursor]:
+        """WAL with ``synchronous=NORMAL`` for this transaction: no fsync of its own (the
+        next durable commit's fsync, or the checkpoint's, carries it to disk)."""
+        relaxed = "OFF" if self._synchronous.upper() == "OFF" else "NORMAL"
+        with self._lock:
+            self._writer.execute(f"PRAGMA synchronous={relaxed}")
+            try:
+                with self._write() as cur:
+                    yield cur
+            finally:
+                self._writer.execute(f"PRAGMA synchronous={self._synchronous}")
+
+    @contextmanager
     def _write_deferred(self) -> Iterator[Cursor]:
         if self._flusher is None:
             with self._write() as cur:
