@@ -366,7 +366,8 @@ def identity(options: dict[str, Any]) -> list[Row]:
             ov.close()
     note = (
         f"{done:,} events of {people:,} people → {n_profiles:,} profiles, {n_merges:,} merges, "
-        f"{n_refusals:,} refusals, {n_shared:,} shared identifiers; SQLite synchronous=FULL, "
+        f"{n_refusals:,} refusals, {n_shared:,} shared identifiers; SQLite synchronous=FULL "
+        "(a processing batch commits without a flush of its own), "
         f"batches of {Settings().process_batch_size}; generating + appending took "
         f"{appended:.0f} s (not timed); CPU {cpu:.1f} s ({1e6 * cpu / max(done, 1):.0f} µs/event); "
         f"{_machine()} at load {os.getloadavg()[0]:.1f}, one process"
