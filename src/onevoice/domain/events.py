@@ -121,25 +121,23 @@ class Event:
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Event:
         """Rebuild an event stored by :meth:`to_record` (no validation: it was validated)."""
-        return cls(
-            message_id=record["messageId"],
-            type=record["type"],
-            channel=record["channel"],
-            timestamp=parse_stored_time(record["timestamp"], "timestamp"),
-            received_at=parse_stored_time(record["receivedAt"], "receivedAt"),
-            identifiers=tuple(
-                [_stored_identifier(i["type"], i["value"]) for i in record["identifiers"]]
-            ),
-            name=record.get("event") if record["type"] == "track" else record.get("name"),
-            user_id=record.get("userId"),
-            anonymous_id=record.get("anonymousId"),
-            previous_id=record.get("previousId"),
-            group_id=record.get("groupId"),
-            properties=record.get("properties") or {},
-            traits=record.get("traits") or {},
-            context=record.get("context") or {},
-            integrations=record.get("integrations") or {},
-            source=record.get("source") or "",
+        return _new_event(
+            record["messageId"],
+            record["type"],
+            record["channel"],
+            parse_stored_time(record["timestamp"], "timestamp"),
+            parse_stored_time(record["receivedAt"], "receivedAt"),
+            tuple([_stored_identifier(i["type"], i["value"]) for i in record["identifiers"]]),
+            record.get("event") if record["type"] == "track" else record.get("name"),
+            record.get("userId"),
+            record.get("anonymousId"),
+            record.get("previousId"),
+            record.get("groupId"),
+            record.get("properties") or {},
+            record.get("traits") or {},
+            record.get("context") or {},
+            record.get("integrations") or {},
+            record.get("source") or "",
         )
 
     @property
@@ -152,6 +150,21 @@ class Event:
         if isinstance(context_traits, dict) and context_traits:
             return {**context_traits, **self.traits}
         return self.traits
+
+
+_EVENT_SLOTS = tuple(getattr(Event, name).__set__ for name in Event.__dataclass_fields__)
+_blank_event = object.__new__
+
+
+def _new_event(*values: Any) -> Event:
+    """``Event(*values)`` with every field given positionally, for the two hot paths (each
+    accepted event is built once when parsed and once when the processor reads it back).
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; the
+    slots' own setters cost about a third of that, and the object is the same."""
+    event: Event = _blank_event(Event)
+    for set_slot, value in zip(_EVENT_SLOTS, values, strict=True):
+        set_slot(event, value)
+    return event
 
 
 def format_time(moment: datetime) -> str:
@@ -269,23 +282,23 @@ def parse_event(
             "an event needs userId or anonymousId (or an identifier in context.identifiers)",
             field="userId",
         )
-    return Event(
-        message_id=_message_id(raw, received_at),
-        type=event_type,
-        channel=infer_channel(event_type, context),
-        timestamp=timestamp,
-        received_at=received_at,
-        identifiers=found,
-        name=name,
-        user_id=user_id,
-        anonymous_id=anonymous_id,
-        previous_id=previous_id,
-        group_id=group_id,
-        properties=properties,
-        traits=traits,
-        context=context,
-        integrations=integrations,
-        source=source,
+    return _new_event(
+        _message_id(raw, received_at),
+        event_type,
+        infer_channel(event_type, context),
+        timestamp,
+        received_at,
+        found,
+        name,
+        user_id,
+        anonymous_id,
+        previous_id,
+        group_id,
+        properties,
+        traits,
+        context,
+        integrations,
+        source,
     )
 
 
