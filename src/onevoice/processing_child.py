@@ -207,15 +207,16 @@ class ProcessingChild:
             time.sleep(_WAIT_STEP)
 
     def stop(self, timeout: float = 15.0) -> None:
-        if self._process is None or self._stop is None or self._wake is None:
+        process = self._process  # one object throughout: a second stop may clear the field
+        if process is None or self._stop is None or self._wake is None:
             return
         self._stop.set()
         self._wake.set()
-        self._process.join(timeout)
-        if self._process.is_alive():
+        process.join(timeout)
+        if process.is_alive():
             log.warning("the processor process did not stop in %.0f s; terminating it", timeout)
-            self._process.terminate()
-            self._process.join(5)
+            process.terminate()
+            process.join(5)
         self._process = None
 
 
@@ -247,20 +248,22 @@ def _child_main(
             wake.clear()
             target = appended.value
             try:
-                while True:  # a batch at a time, so an undo or erasure waits one batch at most
+                # a batch at a time, so an undo or erasure waits one batch at most, and a
+                # stop is heeded between batches rather than after the whole backlog
+                dry = False
+                while not dry and not stop.is_set():
                     with turn:
                         if erasures.value != forgotten:  # someone was erased: forget them too
                             forgotten = erasures.value
                             ov.erasure.forget_caches()
-                        if ov.processor.step().events == 0:
-                            break
+                        dry = ov.processor.step().events == 0
             except Exception:  # isolation point: log, count, retry on the next wake
                 with errors.get_lock():
                     errors.value += 1
                 log.exception("processing step failed; it will be retried")
                 time.sleep(0.5)
                 continue
-            if target > processed.value:
+            if dry and target > processed.value:  # only a run to the end has caught up
                 processed.value = target
     finally:
         ov.close()

@@ -119,6 +119,31 @@ def test_the_child_stops_with_the_server(database_url: str) -> None:
     ov.close()
 
 
+def test_a_stopping_child_finishes_its_batch_not_the_whole_backlog(database_url: str) -> None:
+    ov = bootstrap(
+        Settings(database_url=database_url, secret_key="test-secret", process_batch_size=20)
+    )
+    calls = [{"type": "page", "anonymousId": f"b{n}", "messageId": f"b{n}"} for n in range(20_000)]
+    assert ov.collector.collect(calls).accepted == 20_000  # waiting before the child starts
+    server = LiveServer(ov)
+    server.start()
+    child = _child(ov)
+    deadline = time.monotonic() + 60
+    while ov.store.count_profiles() == 0:  # the child is under way: 1,000 batches to go
+        assert time.monotonic() < deadline, "the child never started processing"
+        time.sleep(0.02)
+    server.stop()
+    deadline = time.monotonic() + 30
+    while child.running():
+        assert time.monotonic() < deadline, "the child worked through the backlog first"
+        time.sleep(0.05)
+    try:
+        assert ov.store.read_events(0, 1)  # it stopped between batches, with events waiting
+        assert not child.caught_up()  # and does not claim to have caught up
+    finally:
+        ov.close()
+
+
 def test_embedding_with_a_thread_is_one_setting_away(database_url: str) -> None:
     ov = bootstrap(
         Settings(database_url=database_url, secret_key="test-secret", processing="thread")
