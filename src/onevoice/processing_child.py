@@ -120,6 +120,7 @@ class ProcessingChild:
         self._process = _CTX.Process(
             target=_child_main,
             args=(
+                os.getpid(),
                 self._settings,
                 self._idle_wait,
                 self.lock.processes,
@@ -221,6 +222,7 @@ class ProcessingChild:
 
 
 def _child_main(
+    parent: int,
     settings: Settings,
     idle_wait: float,
     turn: Any,
@@ -246,12 +248,16 @@ def _child_main(
         while not stop.is_set():
             wake.wait(idle_wait)
             wake.clear()
+            if os.getppid() != parent:  # the server was killed (no stop came): go with it
+                # (its pid is passed in: it may have died before this process looked)
+                log.warning("the server process is gone; the processor process exits")
+                break
             target = appended.value
             try:
                 # a batch at a time, so an undo or erasure waits one batch at most, and a
                 # stop is heeded between batches rather than after the whole backlog
                 dry = False
-                while not dry and not stop.is_set():
+                while not dry and not stop.is_set() and os.getppid() == parent:
                     with turn:
                         if erasures.value != forgotten:  # someone was erased: forget them too
                             forgotten = erasures.value

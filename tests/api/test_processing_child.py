@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -142,6 +145,38 @@ def test_a_stopping_child_finishes_its_batch_not_the_whole_backlog(database_url:
         assert not child.caught_up()  # and does not claim to have caught up
     finally:
         ov.close()
+
+
+def test_the_child_exits_when_its_server_is_killed(tmp_path: Path) -> None:
+    # a server killed outright (SIGKILL, the OOM killer) cannot stop its child: the child
+    # notices it was orphaned and exits, rather than hold the database for ever
+    script = (
+        "import sys, time\n"
+        "from onevoice.bootstrap import bootstrap\n"
+        "from onevoice.config import Settings\n"
+        f"ov = bootstrap(Settings(database_url={str(tmp_path / 'ov.db')!r}))\n"
+        "ov.background.start()\n"
+        "print(ov.background.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    child = int(server.stdout.readline())
+    server.kill()
+    server.wait(10)
+    deadline = time.monotonic() + 30
+    while _alive(child):
+        assert time.monotonic() < deadline, "the orphaned child kept running"
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting to be reaped is gone too
+        return stat.read().split(") ")[1][0] != "Z"
 
 
 def test_embedding_with_a_thread_is_one_setting_away(database_url: str) -> None:
