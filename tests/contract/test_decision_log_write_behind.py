@@ -28,7 +28,9 @@ WINDOW_MS = 60_000
 
 def written_behind(database_url: str) -> Onevoice:
     ov = bootstrap(
-        Settings(database_url=database_url, secret_key="test-secret", decision_log_write_ms=WINDOW_MS)
+        Settings(
+            database_url=database_url, secret_key="test-secret", decision_log_write_ms=WINDOW_MS
+        )
     )
     ov.actions.load(CATALOG)
     warm_up = ov.decisions.decide("userId:warm-up", "web").decision.decision_id
