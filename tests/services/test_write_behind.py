@@ -95,23 +95,21 @@ def test_rows_queued_during_a_commit_share_the_next_one() -> None:
         writer.close()
 
 
-def test_under_load_commits_come_at_most_once_per_window_unless_a_read_asks() -> None:
+def test_rows_wait_out_their_window_unless_a_read_needs_one() -> None:
     write = GatedWrite()
     write.gate.set()
     writer = DecisionWriter(write, window=5.0)
     try:
-        writer.put([record(0)])  # idle: committed at once
-        deadline = time.monotonic() + 5
-        while not write.batches and time.monotonic() < deadline:
-            time.sleep(0.01)
+        writer.put([record(0)])
         writer.put([record(1)])
-        writer.put([record(2)])
         time.sleep(0.2)
-        assert write.batches == [["d0"]]  # the window holds them
+        assert write.batches == []  # the window, begun by d0, holds them
         began = time.monotonic()
-        writer.written(subjects=["p2"])  # a read that needs d2 does not wait for the window
+        writer.written(subjects=["p1"])  # a read that needs d1 does not wait for the window
         assert time.monotonic() - began < 2.0
-        assert write.batches == [["d0"], ["d1", "d2"]]
+        assert write.batches == [["d0", "d1"]]
+        writer.written(ids=["d0"])  # done: no wait, no commit
+        assert writer.commits == 1
     finally:
         writer.close()
 

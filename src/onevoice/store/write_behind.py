@@ -1,8 +1,8 @@
 """The decision log written behind the answer: a background writer with group commit.
 
 With ``ONEVOICE_DECISION_LOG_WRITE_MS`` above 0, ``decide`` hands its decision row to this
-queue and answers; a writer thread commits what has queued in one transaction — at once
-when it was idle, then at most once per window — so one commit (and one fsync) serves
+queue and answers; a writer thread commits what has queued in one transaction when the
+window that began with the oldest queued row ends, so one commit (and one fsync) serves
 every decision of the window, and no request waits for the disk.
 
 What the process itself reads never misses a queued row: every store method that reads
@@ -57,6 +57,8 @@ class DecisionWriter:
         self._failures: dict[int, int] = {}
         self._wanted = 0  # a reader waits for the rows numbered below this
         self._closed = False
+        self._idle = False  # the writer waits for a first row
+        self._since = 0.0  # when the oldest queued row was queued (monotonic)
         self.commits = 0  # transactions committed, for tests and metrics
         self.dropped = 0  # rows given up after TRIES failed commits
         self._thread = threading.Thread(target=self._run, name="onevoice-decision-log", daemon=True)
@@ -70,13 +72,16 @@ class DecisionWriter:
                 self._cond.notify_all()
                 self._cond.wait()
             if not self._closed:
+                if not self._queue:
+                    self._since = time.monotonic()
                 for record in records:
                     number = self._put
                     self._put += 1
                     self._queue.append((number, record))
                     self._by_id[record.decision_id] = number
                     self._by_subject[record.subject] = number
-                self._cond.notify_all()
+                if self._idle or len(self._queue) >= self._limit:  # else it wakes by itself
+                    self._cond.notify_all()
                 return
         self._write(records)
 
@@ -110,20 +115,14 @@ class DecisionWriter:
         while True:
             with self._cond:
                 while not self._queue and not self._closed:
+                    self._idle = True
                     self._cond.wait()
+                self._idle = False
                 if not self._queue:
                     return
-                batch, self._queue = self._queue, []
-                self._taken = max(self._taken, batch[-1][0] + 1)
-            kept = self._commit(batch)
-            with self._cond:
-                self._finish(batch, kept)
-                if kept:  # what failed goes first next time, after a pause
-                    self._queue[:0] = kept
-                    self._cond.wait(_RETRY_SECONDS)
-                    continue
-                # at once when idle; under load at most once per window, so commits batch
-                deadline = time.monotonic() + self._window
+                # the window runs from the oldest queued row; it ends sooner when a reader
+                # waits for a queued row, the queue is full or the store closes
+                deadline = self._since + self._window
                 while not (
                     self._wanted > self._done or self._closed or len(self._queue) >= self._limit
                 ):
@@ -131,6 +130,15 @@ class DecisionWriter:
                     if left <= 0:
                         break
                     self._cond.wait(left)
+                batch, self._queue = self._queue, []
+                self._taken = max(self._taken, batch[-1][0] + 1)
+            kept = self._commit(batch)
+            with self._cond:
+                self._finish(batch, kept)
+                if kept:  # what failed goes first next time, after a pause
+                    self._queue[:0] = kept
+                    self._since = 0.0
+                    self._cond.wait(_RETRY_SECONDS)
 
     def _commit(self, batch: list[tuple[int, DecisionRecord]]) -> list[tuple[int, DecisionRecord]]:
         """Commit ``batch``; return the rows to try again."""
