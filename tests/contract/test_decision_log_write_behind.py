@@ -5,6 +5,9 @@ and closing commits what is queued."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from onevoice.bootstrap import Onevoice, bootstrap
 from onevoice.config import Settings
 from onevoice.store import open_store
@@ -79,5 +82,35 @@ def test_erasure_leaves_no_queued_decision_behind(database_url: str) -> None:
     reopened = open_store(database_url)
     try:
         assert reopened.get_decision(decided.decision.decision_id) is None
+    finally:
+        reopened.close()
+
+
+EXITS_WITHOUT_CLOSING = """
+import sys
+from onevoice.bootstrap import bootstrap
+from onevoice.config import Settings
+ov = bootstrap(Settings(database_url=sys.argv[1], secret_key="test-secret",
+                        decision_log_write_ms=60_000))
+ov.actions.load({"actions": [{"id": "offer", "purpose": "service", "value": 10,
+                              "treatments": {"web": {"title": "x", "body": "y"}}}]})
+first = ov.decisions.decide("userId:a", "web").decision.decision_id
+ov.store.get_decision(first)
+print(ov.decisions.decide("userId:b", "web").decision.decision_id)
+"""
+
+
+def test_a_program_that_never_closes_its_store_still_commits_the_queue(database_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", EXITS_WITHOUT_CLOSING, database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    queued = done.stdout.strip().splitlines()[-1]
+    reopened = open_store(database_url)
+    try:
+        assert reopened.get_decision(queued) is not None
     finally:
         reopened.close()

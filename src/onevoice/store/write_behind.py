@@ -23,6 +23,7 @@ by its decision id and dropped (counted in ``dropped``), so one bad row cannot s
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -63,6 +64,7 @@ class DecisionWriter:
         self.dropped = 0  # rows given up after TRIES failed commits
         self._thread = threading.Thread(target=self._run, name="onevoice-decision-log", daemon=True)
         self._thread.start()
+        atexit.register(self.close)  # a program that never closes its store still drains
 
     def put(self, records: Sequence[DecisionRecord]) -> None:
         """Queue ``records``; written at once (in the caller) once the writer is closed."""
@@ -110,6 +112,7 @@ class DecisionWriter:
             self._closed = True
             self._cond.notify_all()
         self._thread.join()
+        atexit.unregister(self.close)
 
     def _run(self) -> None:
         while True:
