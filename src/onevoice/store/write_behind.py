@@ -69,11 +69,13 @@ class DecisionWriter:
     def put(self, records: Sequence[DecisionRecord]) -> None:
         """Queue ``records``; written at once (in the caller) once the writer is closed."""
         with self._cond:
-            while len(self._queue) >= self._limit and not self._closed:
+            running = self._thread.is_alive()  # else (it died) the caller writes
+            while len(self._queue) >= self._limit and running and not self._closed:
                 self._wanted = max(self._wanted, self._put)
                 self._cond.notify_all()
-                self._cond.wait()
-            if not self._closed:
+                self._cond.wait(1.0)
+                running = self._thread.is_alive()
+            if running and not self._closed:
                 if not self._queue:
                     self._since = time.monotonic()
                 for record in records:
