@@ -9,7 +9,8 @@ What the process itself reads never misses a queued row: every store method that
 or rewrites the decision log first waits for the rows it could see (:meth:`written`):
 those of one decision (``POST /v1/responses``), of one customer (the next ``decide``'s
 contact log, erasure) or all of them (reports, the Studio). The wait asks the writer to
-commit now rather than at the end of its window. ``close`` commits everything queued.
+commit now rather than at the end of its window. ``close`` commits everything queued (and
+so does the interpreter's exit, for a program that never closes its store).
 
 So a crash of the process (a kill, an out-of-memory) or of the machine can lose the
 decisions answered in the last window plus one commit; other processes (a CLI command,
