@@ -90,6 +90,7 @@ def bootstrap(
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous.upper(),
         decision_log_flush=settings.decision_log_flush_ms / 1000,
+        decision_log_write=settings.decision_log_write_ms / 1000,
     )
     secret = (settings.secret_key or store.meta("secret_key", secrets.token_hex(32))).encode()
     fingerprint = hmac.new(secret, b"onevoice secret fingerprint", hashlib.sha256).hexdigest()

@@ -34,6 +34,7 @@ class Settings:
     lapsed_after_days: float = 90.0
     sqlite_synchronous: str = "FULL"
     decision_log_flush_ms: float = 0.0
+    decision_log_write_ms: float = 10.0
     process_batch_size: int = 2000
     processing: str = "process"
     log_level: str = "info"
@@ -215,12 +216,18 @@ DOCS: dict[str, str] = {
     "repeat_after_orders": "orders after which a customer is `repeat`",
     "lapsed_after_days": "days of silence after which a customer is `lapsed`",
     "sqlite_synchronous": "SQLite `synchronous` pragma; FULL makes each 2xx durable",
-    "decision_log_flush_ms": "0: each logged decision is on disk before decide answers (one "
-    "fsync shared by the decisions made at once). Above 0: it is committed before decide "
-    "answers (read by the next decision, kept if the process dies) but reaches the disk up to "
-    "this many ms later, so an OS crash or power loss can lose that window's decisions "
-    "(PostgreSQL: the log commits with `synchronous_commit=off`, flushed within 3 × "
-    "`wal_writer_delay`)",
+    "decision_log_flush_ms": "0: each commit of the decision log is on disk when it returns "
+    "(written first: before decide answers, one fsync shared by the decisions made at once; "
+    "written behind: one fsync per window). Above 0: a commit returns before the disk flush, "
+    "which follows within this many ms, so an OS crash or power loss can lose that window's "
+    "decisions too (PostgreSQL: the log commits with `synchronous_commit=off`, flushed within "
+    "3 × `wal_writer_delay`)",
+    "decision_log_write_ms": "above 0: decide answers before its decision is logged; a "
+    "background writer commits the decisions of each window in one transaction, within this "
+    "many ms (plus one commit), and anything in this process that reads the log (a response, "
+    "the next decision for the customer, erasure, reports) waits for the rows it needs. A crash "
+    "of the process or machine can lose the decisions of that last window. 0: each decision is "
+    "committed before decide answers (then `ONEVOICE_DECISION_LOG_FLUSH_MS` applies)",
     "process_batch_size": "events per processing step (identity + profiles)",
     "processing": "where `onevoice serve` files events under people: `process` (a child "
     "process, so ingest keeps the API's interpreter to itself) or `thread` (in the API process)",

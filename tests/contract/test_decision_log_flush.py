@@ -36,7 +36,12 @@ def record(n: int, body_bytes: int = 100) -> DecisionRecord:
 
 def test_a_deferred_decision_is_read_at_once_and_kept(database_url: str) -> None:
     ov = bootstrap(
-        Settings(database_url=database_url, secret_key="test-secret", decision_log_flush_ms=200)
+        Settings(
+            database_url=database_url,
+            secret_key="test-secret",
+            decision_log_flush_ms=200,
+            decision_log_write_ms=0,
+        )
     )
     ov.actions.load(
         {

@@ -7,6 +7,7 @@ import binascii
 from typing import Any
 
 from fastapi import Depends
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from onevoice.domain.errors import Unauthorized
@@ -41,11 +42,16 @@ def requires(keys: Keys, need: str, *, header_only: bool = False) -> Any:
 
     ``header_only``: check only when an Authorization header is sent (collect also takes
     Segment's ``writeKey`` in the body; the endpoint checks that one itself).
+
+    Async, so a key checked in the last seconds costs no trip to a worker thread and back
+    (a sync dependency takes one per request); a key to look up is read in a thread.
     """
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         if header_only and not request.headers.get("authorization"):
             return
-        keys.check(token_of(request), need)
+        token = token_of(request)
+        if keys.check_cached(token, need) is None:
+            await run_in_threadpool(keys.check, token, need)
 
     return Depends(check)

@@ -48,6 +48,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from onevoice.domain.actions import MARKETING, Action, Catalog, Treatment
 from onevoice.domain.conversation import Conversation, one_voice
@@ -123,9 +124,12 @@ class DecideRequest:
     signals: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One action as arbitration saw it: excluded (by which rule, why) or scored."""
+class Candidate(NamedTuple):
+    """One action as arbitration saw it: excluded (by which rule, why) or scored.
+
+    Immutable like the other records here, but a named tuple: a decision makes one per
+    action of the catalog, and a frozen dataclass costs three times as much to build.
+    """
 
     action_id: str
     purpose: str

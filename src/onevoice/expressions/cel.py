@@ -24,6 +24,8 @@ from onevoice.domain.expressions import Evaluation, InvalidExpression
 
 MAX_LENGTH = 4_000
 _POSITION = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
+#: The two answers of a rule that ran (a decision evaluates dozens: built once).
+_MATCHED, _UNMATCHED = Evaluation(True), Evaluation(False)
 
 
 class CelEngine:
@@ -79,11 +81,13 @@ class CelExpression:
         # which the decision records and the caller counts beside the action
         except Exception as error:
             return Evaluation.failure(_describe(error))
-        if not isinstance(value, bool):
-            return Evaluation.failure(
-                f"the rule gave {value!r} ({type(value).__name__}), not true or false"
-            )
-        return Evaluation(value)
+        if value is True:
+            return _MATCHED
+        if value is False:
+            return _UNMATCHED
+        return Evaluation.failure(
+            f"the rule gave {value!r} ({type(value).__name__}), not true or false"
+        )
 
 
 def _syntax_error(text: str) -> InvalidExpression:

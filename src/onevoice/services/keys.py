@@ -70,11 +70,26 @@ class Keys:
                 self._cache[digest] = (now + self._ttl, record)
         else:
             record = hit[1]
-        if record is None or record.revoked_at is not None:
-            raise Unauthorized("unknown or revoked API key", field="authorization")
-        if need not in ALLOWED[record.kind]:
-            raise Unauthorized(
-                f"a {record.kind} key cannot be used here; this needs a {need} key",
-                field="authorization",
-            )
-        return record
+        return _allowed(record, need)
+
+    def check_cached(self, token: str | None, need: str) -> KeyRecord | None:
+        """``check`` when it needs no database read (raising as it would); None when the
+        key must be looked up. The API calls it on its event loop, ``check`` in a thread."""
+        if not token:
+            raise Unauthorized("an API key is required", field="authorization")
+        with self._lock:
+            hit = self._cache.get(hash_key(token))
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return _allowed(hit[1], need)
+
+
+def _allowed(record: KeyRecord | None, need: str) -> KeyRecord:
+    if record is None or record.revoked_at is not None:
+        raise Unauthorized("unknown or revoked API key", field="authorization")
+    if need not in ALLOWED[record.kind]:
+        raise Unauthorized(
+            f"a {record.kind} key cannot be used here; this needs a {need} key",
+            field="authorization",
+        )
+    return record

@@ -369,7 +369,8 @@ class ResponseRecord:
 @dataclass(frozen=True, slots=True)
 class ContactLog:
     """What policy and one voice need about a customer: recent contacts and responses,
-    and the latest conversation still inside its window, with the responses to it."""
+    and the latest conversation still inside its window (its record without the body),
+    with the responses to it."""
 
     contacts: tuple[Contact, ...]
     responses: tuple[Response, ...]

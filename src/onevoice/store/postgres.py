@@ -152,6 +152,7 @@ class PostgresStore(SqlStore):
         return done
 
     def close(self) -> None:
+        self._drain_decisions()
         self._pool.close()
 
 

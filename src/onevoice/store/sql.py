@@ -32,6 +32,7 @@ from onevoice.store.sql_journeys import JourneysSql
 from onevoice.store.sql_reports import ReportsSql
 from onevoice.store.sql_respect import RespectSql
 from onevoice.store.sql_studio import StudioSql
+from onevoice.store.write_behind import DecisionWriter
 
 _CHUNK = 500
 
@@ -89,6 +90,16 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def write_decisions_behind(self, window: float) -> None:
+        """Log decisions from a background writer that commits within ``window`` seconds
+        (:mod:`onevoice.store.write_behind`); a backend's ``close`` drains it first."""
+        self._decisions_behind = DecisionWriter(self._insert_decisions, window)
+
+    def _drain_decisions(self) -> None:
+        behind, self._decisions_behind = self._decisions_behind, None
+        if behind is not None:
+            behind.close()
 
     def _q(self, sql: str) -> str:
         if self.placeholder == "?":

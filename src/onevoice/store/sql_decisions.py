@@ -51,14 +51,23 @@ class DecisionsSql(SqlPart):
         self.add_decision_groups([[record]])
 
     def add_decision_groups(self, groups: Sequence[Sequence[DecisionRecord]]) -> list[int]:
-        rows = [[_decision_row(r) for r in group] for group in groups]
+        """Log the decisions of ``groups``: committed before this returns, or queued for the
+        background writer when the log is written behind (:mod:`.write_behind`)."""
+        behind = self._decisions_behind
+        if behind is not None:
+            behind.put([r for group in groups for r in group])
+        else:
+            self._insert_decisions([r for group in groups for r in group])
+        return [len(group) for group in groups]
+
+    def _insert_decisions(self, records: Sequence[DecisionRecord]) -> None:
+        rows = [_decision_row(r) for r in records]
         sql = self._q(f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)")
         with self._write_deferred() as cur:
-            for group in rows:
-                cur.executemany(sql, group)
-        return [len(group) for group in rows]
+            cur.executemany(sql, rows)
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None:
+        self._decisions_written(ids=(decision_id,))
         with self._read() as cur:
             cur.execute(
                 self._q(f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE decision_id = ?"),
@@ -102,6 +111,7 @@ class DecisionsSql(SqlPart):
     def contact_log(
         self, subject: str, since: datetime, conversation_since: datetime
     ) -> ContactLog:
+        self._decisions_written(subjects=(subject,))
         with self._read() as cur:
             cur.execute(
                 self._q(
@@ -126,9 +136,10 @@ class DecisionsSql(SqlPart):
                 Response(action_id, channel, outcome, parse_time(at, "at"))
                 for action_id, channel, outcome, at in cur.fetchall()
             )
-            cur.execute(
+            cur.execute(  # not its body: 30 KB of JSON that one voice does not read
                 self._q(
-                    f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE subject = ? AND at > ? "
+                    "SELECT decision_id, subject, channel, at, chosen, conversation_id, '{}' "
+                    "FROM decisions WHERE subject = ? AND at > ? "
                     "AND conversation_id = decision_id ORDER BY at DESC LIMIT 1"
                 ),
                 (subject, format_time(conversation_since)),
@@ -148,6 +159,7 @@ class DecisionsSql(SqlPart):
         return ContactLog(contacts, responses, conversation, said)
 
     def lapsed_impressions(self, decided_before: datetime, limit: int) -> list[tuple[str, str]]:
+        self._decisions_written()
         with self._read() as cur:
             cur.execute(
                 self._q(

@@ -46,6 +46,7 @@ class JourneysSql(SqlPart):
     ) -> list[tuple[str, str, str, str]]:
         low = format_time(since) if since else ""
         high = format_time(until) if until else "9999"
+        self._decisions_written()
         with self._read() as cur:
             cur.execute(
                 self._q(

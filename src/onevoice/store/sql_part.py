@@ -9,6 +9,7 @@ backend, a list of placeholders, and which backend it is.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +17,15 @@ import orjson
 
 if TYPE_CHECKING:
     from onevoice.store.sql import Cursor
+    from onevoice.store.write_behind import DecisionWriter
 
 
 class SqlPart:
     """The assembled store's primitives, as the mixins see them (``SqlStore`` has them)."""
 
     backend: str
+    #: the decision log's background writer when the log is written behind the answer
+    _decisions_behind: DecisionWriter | None = None
 
     def _write(self) -> AbstractContextManager[Cursor]:
         """A cursor inside one write transaction, committed when the block ends."""
@@ -36,6 +40,15 @@ class SqlPart:
         bounded window (the decision log, when ``ONEVOICE_DECISION_LOG_FLUSH_MS`` > 0);
         otherwise exactly :meth:`_write`."""
         return self._write()
+
+    def _decisions_written(
+        self, *, subjects: Collection[str] | None = None, ids: Collection[str] | None = None
+    ) -> None:
+        """Call first in every method that reads or rewrites the decision log: it waits
+        until the queued rows of ``subjects`` or ``ids`` (neither: all) are committed, so
+        nothing this process logged is missed (free when the log is written first)."""
+        if self._decisions_behind is not None:
+            self._decisions_behind.written(subjects=subjects, ids=ids)
 
     def _q(self, sql: str) -> str:
         """``sql`` with ``?`` placeholders in the backend's own style."""

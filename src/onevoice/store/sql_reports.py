@@ -79,6 +79,7 @@ class ReportsSql(SqlPart):
     """The reports' part of the ``Store`` port."""
 
     def decision_facts_between(self, since: datetime, until: datetime) -> list[DecisionFact]:
+        self._decisions_written()
         with self._read() as cur:
             cur.execute(self._q(_FACTS[self._dialect()]), (format_time(since), format_time(until)))
             rows = cur.fetchall()

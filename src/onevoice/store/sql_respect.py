@@ -186,6 +186,7 @@ class RespectSql(SqlPart):
         wanted = sorted(subjects)[:_CHUNK]
         if not wanted:
             return []
+        self._decisions_written(subjects=wanted)
         with self._read() as cur:
             cur.execute(
                 self._q(
@@ -224,6 +225,7 @@ class RespectSql(SqlPart):
 
     def features_of(self, decision_ids: Collection[str]) -> dict[str, dict[str, float]]:
         found: dict[str, dict[str, float]] = {}
+        self._decisions_written(ids=decision_ids)
         with self._read() as cur:
             for chunk in _chunks(sorted(decision_ids)):
                 cur.execute(
@@ -280,6 +282,7 @@ class RespectSql(SqlPart):
     ) -> dict[str, int]:
         removed: dict[str, int] = {}
         wanted = sorted(ids)
+        self._decisions_written(subjects=wanted)  # no queued row comes back after the delete
         with self._write() as cur:
             for table, column in PERSON_TABLES:
                 for chunk in _chunks(wanted):

@@ -165,6 +165,7 @@ class StudioSql(SqlPart):
 
     # -- what the Studio's previews and effects read ---------------------------------------
     def last_decision(self, subject: str, channel: str, since: datetime) -> DecisionRecord | None:
+        self._decisions_written(subjects=(subject,))
         with self._read() as cur:
             cur.execute(
                 self._q(
@@ -202,6 +203,7 @@ class StudioSql(SqlPart):
 
     def rule_errors(self, limit: int) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}
+        self._decisions_written()
         with self._read() as cur:
             cur.execute(
                 self._q("SELECT body FROM decisions WHERE body LIKE ? ORDER BY at DESC LIMIT ?"),
@@ -227,6 +229,7 @@ class StudioSql(SqlPart):
         start, end = format_time(since), format_time(until)
         found: list[tuple[str, Contact]] = []
         wanted = set(delivery_events)
+        self._decisions_written()
         with self._read() as cur:
             cur.execute(
                 self._q(

@@ -166,6 +166,7 @@ class SqliteStore(SqlStore):
         return ["secure_delete (deleted content zeroed)", "wal_checkpoint busy: retried later"]
 
     def close(self) -> None:
+        self._drain_decisions()
         if self._flusher is not None:
             self._flusher.close()
         with self._lock:

@@ -145,11 +145,18 @@ class BayesianLogistic:
     def sample_matrix(
         self, action_ids: Sequence[str], x: Features, draws: int, seed: int
     ) -> NDArray[np.float64]:
+        return self.predict_and_sample(action_ids, x, draws, seed)[1]
+
+    def predict_and_sample(
+        self, action_ids: Sequence[str], x: Features, draws: int, seed: int
+    ) -> tuple[Vector, NDArray[np.float64]]:
+        """``predict_many`` and ``sample_matrix`` from one computation of the scores."""
         mu, variance = self._scores(action_ids, x)
+        means = _sigmoids(mu / np.sqrt(1.0 + math.pi * variance / 8.0))
         z = np.random.default_rng(seed).standard_normal((draws, len(action_ids)))
         z *= np.sqrt(variance)
         z += mu
-        return _sigmoids(z)
+        return means, _sigmoids(z)
 
     def learn_one(self, action_id: str, x: Features, reward: float) -> None:
         target = min(1.0, max(0.0, float(reward)))

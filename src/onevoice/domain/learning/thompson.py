@@ -56,7 +56,10 @@ def thompson(
     action, as a loop over the catalog would have it).
     """
     draws = max(1, draws)
-    if _batched(learner):
+    both = getattr(learner, "predict_and_sample", None)
+    if both is not None:  # one computation of the scores for both (BayesianLogistic)
+        means, sampled = both(action_ids, x, draws, seed)
+    elif _batched(learner):
         means = np.asarray(learner.predict_many(action_ids, x), dtype=float)
         sampled = np.asarray(learner.sample_matrix(action_ids, x, draws, seed), dtype=float)
     else:
