@@ -263,34 +263,6 @@ def test_models_read_how_fresh_the_trail_is_and_whether_the_intent_was_fulfilled
     assert x["l|outcome:mortgage"] > 0
 
 
-def test_the_state_remembers_when_the_person_was_first_seen() -> None:
-    a, b = IntentState(), IntentState()
-    for at in (5.0, 2.0, 9.0):  # out of order: the earliest is kept
-        observe(a, ("page:a",), "web", at)
-    observe(b, ("page:b",), "app", 1.0)
-    assert a.first_at == 2.0
-    assert IntentState.from_record(a.to_record()).first_at == 2.0
-    assert merge(a, b).first_at == 1.0
-    legacy = a.to_record()
-    del legacy["first"]  # a state kept before it was remembered: its oldest signal
-    assert IntentState.from_record(legacy).first_at == 9.0
-
-
-def test_models_read_binned_ages_of_the_trail_and_of_the_person() -> None:
-    definitions = parse_definitions(_doc())
-    state = IntentState()
-    fold(state, [event(0, "page", "Accounts", path="/accounts")])
-    fold(state, [event(60 * 30, "page", "Mortgages", path="/mortgages")])
-    t = state.last_at or 0.0
-    x = model_features(definitions, state, t + 4.0)
-    assert x["hint<6h|mortgage"] == 1.0 and x["watched<72h"] == 1.0  # first seen 34 h ago
-    assert not any(k.startswith("hint") and k.endswith("|complaining") for k in x)
-    later = model_features(definitions, state, t + 24.0 * 20)
-    assert later["hint>336h|mortgage"] == 1.0 and later["watched>336h"] == 1.0
-    model = IntentModel(definitions, {"mortgage": LinearModel(-1.0, {"hint<6h|mortgage": 3.0})})
-    assert model.score(state, t + 4.0)[0].reasons == ("mortgage signals under 6h ago",)
-
-
 def test_a_model_explains_with_the_freshness_of_the_hinted_signals() -> None:
     definitions = parse_definitions(_doc())
     model = IntentModel(definitions, {"mortgage": LinearModel(-1.0, {"recent|mortgage": 3.0})})
