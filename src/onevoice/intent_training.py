@@ -26,7 +26,6 @@ from onevoice.domain.errors import InvalidInput
 from onevoice.domain.events import Event
 from onevoice.domain.intent import (
     Definitions,
-    IntentDefinition,
     IntentState,
     LinearModel,
     event_hours,
@@ -43,18 +42,11 @@ VALIDATION_SEED = 20260601
 #: is trusted than any other feature: its column is scaled up before the L2 penalty, so its
 #: weight is penalised this squared times less — other signals must earn their weight.
 RULE_TRUST = 5.0
-TRUSTED = ("rule|", "recent|", "recent_week|", "done|", "done_week|", "hint<", "hint>", "watched")
+TRUSTED = ("rule|", "recent|", "recent_week|", "done|", "done_week|")
 #: Inverse regularisation strengths tried per intent; the one whose models rank the
 #: outcomes of people they did not see best (``CV_FOLDS``-fold, by person) is kept.
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
 CV_FOLDS = 3
-#: The feature sets tried per intent beside the strength: every feature (``all``), or only
-#: the intent's ``own`` — its knowledge features, the counts of its hinted signals and how
-#: active and how long watched the person is. With a few dozen outcomes, hundreds of other
-#: tokens mostly add noise; where they carry something (how a card problem escalates) the
-#: cross-validation keeps them.
-FEATURE_SETS = ("own", "all")
-SHARED = ("gap", "depth", "s|meta:events", "l|meta:events", "l|meta:switch")
 
 
 @dataclass(slots=True)
@@ -182,18 +174,13 @@ def train(
             continue  # too few confirmed outcomes: this intent keeps its hand rules
         rule = f"rule|{definition.name}"
         evidence = np.fromiter((rule in row for row in data.rows), dtype=bool, count=len(y))
-        sets = {"all": np.arange(len(vocab)), "own": own_columns(vocab, definition)}
-        chosen, strength = _choose(
-            {k: scaled[~check][:, v] for k, v in sets.items()},
-            y[~check],
-            data.person[~check],
-            evidence[~check],
-            c,
+        strength = (
+            c
+            if c is not None
+            else _choose_c(scaled[~check], y[~check], data.person[~check], evidence[~check])
         )
         info["c"] = strength
-        info["own_features"] = float(chosen == "own")
-        columns = sets[chosen]
-        fit = _fit(scaled[~check][:, columns], y[~check], strength)
+        fit = _fit(scaled[~check], y[~check], strength)
         if y[check].any() and not y[check].all():
             hand = (
                 x[check][:, vocab.index(rule)].toarray().ravel()
@@ -202,23 +189,18 @@ def train(
             )
             info["validation_auc"] = float(
                 roc_auc_score(
-                    y[check],
-                    _evidence_first(
-                        fit.decision_function(scaled[check][:, columns]), evidence[check]
-                    ),
+                    y[check], _evidence_first(fit.decision_function(scaled[check]), evidence[check])
                 )
             )
             info["hand_rules_auc"] = float(roc_auc_score(y[check], hand))
             if info["validation_auc"] <= info["hand_rules_auc"]:
                 continue  # the model does not beat the brand's own rules: keep them
-        used = scaled[:, columns]
-        fit = _fit(used, y, strength)
-        weights = fit.coef_[0] / scale[columns]
-        z = fit.decision_function(used[evidence]) if evidence.any() else np.zeros(1)
-        names = [vocab[i] for i in columns]
+        fit = _fit(scaled, y, strength)
+        weights = fit.coef_[0] / scale
+        z = fit.decision_function(scaled[evidence]) if evidence.any() else np.zeros(1)
         models[definition.name] = LinearModel(
             float(fit.intercept_[0]),
-            {name: float(w) for name, w in zip(names, weights, strict=True) if abs(w) > 1e-6},
+            {name: float(w) for name, w in zip(vocab, weights, strict=True) if abs(w) > 1e-6},
             floor=float(1.0 / (1.0 + np.exp(-float(z.min())))),
         )
     return models, summary
@@ -230,51 +212,30 @@ def _evidence_first(z: NDArray[np.float64], evidence: NDArray[np.bool_]) -> NDAr
     return result
 
 
-def own_columns(vocab: Sequence[str], definition: IntentDefinition) -> NDArray[np.int64]:
-    """The columns of the intent's ``own`` feature set (see :data:`FEATURE_SETS`)."""
-    suffix = "|" + definition.name
-    hinted = {f"{scale}|{token}" for token in definition.hints for scale in ("s", "l")}
-    return np.array(
-        [
-            i
-            for i, name in enumerate(vocab)
-            if name.endswith(suffix)
-            or name in hinted
-            or name in SHARED
-            or name.startswith("watched")
-        ],
-        dtype=np.int64,
-    )
-
-
-def _choose(
-    sets: dict[str, sparse.csr_matrix],
+def _choose_c(
+    x: sparse.csr_matrix,
     y: NDArray[np.bool_],
     person: NDArray[np.int64],
     evidence: NDArray[np.bool_],
-    c: float | None,
-) -> tuple[str, float]:
-    """The feature set (:data:`FEATURE_SETS`) and strength (:data:`C_GRID`, or ``c`` if
-    given) with the best mean ROC AUC on held-out folds of people (ties go to the smaller
-    set and the stronger regularisation)."""
+) -> float:
+    """The strength from :data:`C_GRID` with the best mean ROC AUC on held-out folds of people
+    (ties go to the stronger regularisation)."""
     from sklearn.metrics import roc_auc_score
 
     fold = np.random.default_rng(VALIDATION_SEED + 1).integers(0, CV_FOLDS, int(person.max()) + 1)
     rows = fold[person]
-    best, best_auc = (FEATURE_SETS[0], C_GRID[0] if c is None else c), -1.0
-    for name in FEATURE_SETS:
-        x = sets[name]
-        for strength in C_GRID if c is None else (c,):
-            aucs = []
-            for f in range(CV_FOLDS):
-                train_rows, test_rows = rows != f, rows == f
-                if y[test_rows].all() or not y[test_rows].any() or not y[train_rows].any():
-                    continue
-                fit = _fit(x[train_rows], y[train_rows], strength)
-                z = _evidence_first(fit.decision_function(x[test_rows]), evidence[test_rows])
-                aucs.append(float(roc_auc_score(y[test_rows], z)))
-            if aucs and float(np.mean(aucs)) > best_auc + 1e-4:
-                best, best_auc = (name, strength), float(np.mean(aucs))
+    best, best_auc = C_GRID[0], -1.0
+    for c in C_GRID:
+        aucs = []
+        for f in range(CV_FOLDS):
+            train_rows, test_rows = rows != f, rows == f
+            if y[test_rows].all() or not y[test_rows].any() or not y[train_rows].any():
+                continue
+            fit = _fit(x[train_rows], y[train_rows], c)
+            z = _evidence_first(fit.decision_function(x[test_rows]), evidence[test_rows])
+            aucs.append(float(roc_auc_score(y[test_rows], z)))
+        if aucs and float(np.mean(aucs)) > best_auc + 1e-4:
+            best, best_auc = c, float(np.mean(aucs))
     return best
 
 

@@ -124,13 +124,6 @@ class IntentModel:
 
 #: Half-lives (hours) of the recency features: a day, a week.
 RECENCY_HALF_LIVES = (("", 24.0), ("_week", 168.0))
-#: Upper edges (hours) of the bins of how long ago an intent's hinted signals were last seen
-#: (``hint<6h|<name>``): the chance an intent is still under way falls with that age in no
-#: simple curve, and a step per bin lets a linear model follow it.
-HINT_AGE_BINS = (1.0, 3.0, 6.0, 12.0, 24.0, 48.0, 96.0, 168.0, 336.0)
-#: Upper edges (hours) of the bins of how long a person has been watched (``watched<24h``):
-#: not having shown an intent's signals says little about someone first seen an hour ago.
-WATCHED_BINS = (6.0, 24.0, 72.0, 168.0, 336.0)
 
 
 def model_features(definitions: Definitions, state: IntentState, at: float) -> dict[str, float]:
@@ -142,8 +135,6 @@ def model_features(definitions: Definitions, state: IntentState, at: float) -> d
     fading, and that an intent just fulfilled is over."""
     x = features(state, at)
     seen = state.seen
-    if state.first_at is not None:
-        x["watched" + _bin(at - state.first_at, WATCHED_BINS)] = 1.0
     for d in definitions.intents:
         z = hint_sum(d.hints, state, at, explain=False)[0]
         if z > 0:
@@ -152,7 +143,6 @@ def model_features(definitions: Definitions, state: IntentState, at: float) -> d
         if last is not None:
             for suffix, half_life in RECENCY_HALF_LIVES:
                 x[f"recent{suffix}|{d.name}"] = 2.0 ** (-max(at - last, 0.0) / half_life)
-            x[f"hint{_bin(at - last, HINT_AGE_BINS)}|{d.name}"] = 1.0
         done = seen.get(OUTCOME + d.name)
         if done is not None:
             for suffix, half_life in RECENCY_HALF_LIVES:
@@ -188,14 +178,6 @@ def hand_rule(name: str, hints: Mapping[str, float], state: IntentState, at: flo
     return IntentScore(name, score, tuple(text for c, text in parts[:REASONS] if c > 0))
 
 
-def _bin(hours: float, edges: tuple[float, ...]) -> str:
-    """The bin of ``hours`` among ``edges``: ``<6h`` (below that edge), or ``>336h``."""
-    for edge in edges:
-        if hours < edge:
-            return f"<{edge:g}h"
-    return f">{edges[-1]:g}h"
-
-
 def decayed(score: float, hours_since: float, half_life_hours: float) -> float:
     """A score computed ``hours_since`` ago, faded by the intent's half-life."""
     if hours_since <= 0:
@@ -213,10 +195,6 @@ def _reason(feature: str, value: float) -> str:
             if scale == prefix + suffix:
                 hours = -half_life * math.log2(value) if value > 0 else math.inf
                 return f"{what.format(token)} {hours:.0f}h ago"
-    if scale.startswith("hint") and token:
-        return f"{token} signals {scale[4:].replace('<', 'under ').replace('>', 'over ')} ago"
-    if scale.startswith("watched"):
-        return f"watched for {scale[7:].replace('<', 'under ').replace('>', 'over ')}"
     if not token:
         return {"gap": "time since the previous visit", "depth": "a deep session"}.get(
             feature, feature

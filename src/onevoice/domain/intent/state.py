@@ -7,10 +7,8 @@ only the event's own tokens, never the history, and events that arrive out of or
 count exactly as if they had come in order. When the scale grows large the state is
 rebased (``t0`` moves forward) and tokens that decayed to nothing are dropped, so the
 state stays small. Beside the counts: when the last event was, the gap before it, the
-depth of the current session, channel switches, when each token was last seen (so a
-model can tell a fresh trail from an old one that is only fading) and when the person's
-first event was (how long they have been watched: not having shown an intent's signals
-says more after weeks than after an hour).
+depth of the current session, channel switches, and when each token was last seen (so a
+model can tell a fresh trail from an old one that is only fading).
 
 >>> s = IntentState()
 >>> observe(s, ("channel:web", "page:mortgages"), "web", 0.0)
@@ -48,7 +46,6 @@ class IntentState:
     gap: float | None = None  # hours between the last event and the one before it
     depth: int = 0  # events in the current session
     seen: dict[str, float] = field(default_factory=dict)  # token → when it was last observed
-    first_at: float | None = None  # the earliest event observed
 
     def count(self, token: str, at: float, *, long: bool = False) -> float:
         """The decayed count of ``token`` read at ``at``."""
@@ -77,15 +74,11 @@ class IntentState:
             "gap": self.gap,
             "depth": self.depth,
             "seen": self.seen,
-            "first": self.first_at,
         }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> IntentState:
         short_h, long_h = record.get("h", DEFAULT_FEATURE_HALF_LIVES)
-        seen = dict(record.get("seen", {}))
-        # states kept before ``first`` was: the oldest signal still remembered is the best guess
-        first = record["first"] if "first" in record else min(seen.values(), default=None)
         return cls(
             (float(short_h), float(long_h)),
             record.get("t0"),
@@ -95,8 +88,7 @@ class IntentState:
             record.get("ch"),
             record.get("gap"),
             int(record.get("depth", 0)),
-            seen,
-            first,
+            dict(record.get("seen", {})),
         )
 
 
@@ -106,8 +98,6 @@ def observe(state: IntentState, tokens: tuple[str, ...], channel: str, at: float
         state.t0 = at
     elif (at - state.t0) / state.half_lives[0] > _REBASE_AT:
         rebase(state, at)
-    if state.first_at is None or at < state.first_at:
-        state.first_at = at
     t0 = state.t0
     add_short = 2.0 ** ((at - t0) / state.half_lives[0])
     add_long = 2.0 ** ((at - t0) / state.half_lives[1])
@@ -171,8 +161,6 @@ def merge(a: IntentState, b: IntentState) -> IntentState:
     later = a if (a.last_at or -math.inf) >= (b.last_at or -math.inf) else b
     merged.last_at, merged.last_channel = later.last_at, later.last_channel
     merged.gap, merged.depth = later.gap, later.depth
-    firsts = [f for f in (a.first_at, b.first_at) if f is not None]
-    merged.first_at = min(firsts) if firsts else None
     return merged
 
 
