@@ -315,21 +315,30 @@ class Decisions:
         except NotFound:
             return None
 
-    def forget(self, rewards: Sequence[tuple[str, Features, float]]) -> tuple[int, bool]:
-        """Take rewards back out of the learner (erasure): (how many, exactly or not).
+    def forget(
+        self,
+        rewards: Sequence[tuple[str, Features, float]],
+        optouts: Sequence[tuple[str, Features, float]] = (),
+    ) -> tuple[int, bool]:
+        """Take rewards back out of the learner, and opt-out labels out of the opt-out
+        model (erasure): (how many rewards, exactly or not).
 
-        Count-based learners take each back exactly; others cannot, and say so.
+        Count-based models take each back exactly; others cannot, and say so.
         """
-        if not rewards:
+        if not rewards and not optouts:
             return 0, True
         with self._lock:
             if not isinstance(self._learner, Unlearner):
                 return 0, False
-            if self._optout is not None and self._optout.version != _fresh(self._optout).version:
-                return 0, False  # its labels are not in ``rewards``: :meth:`retrain` rebuilds it
+            optout = self._optout
+            if optouts and optout is not None and not isinstance(optout, Unlearner):
+                return 0, False
             taken = sum(1 for a, x, r in rewards if self._learner.unlearn_one(a, x, r))
-            self._store.save_learner(LEARNER_NAME, self._learner.to_state(), self._clock())
-        return taken, taken == len(rewards)
+            lost = 0
+            if optout is not None and isinstance(optout, Unlearner):
+                lost = sum(1 for a, x, y in optouts if optout.unlearn_one(a, x, y))
+            self._save_models(self._clock())
+        return taken, taken == len(rewards) and (optout is None or lost == len(optouts))
 
     def retrain(self) -> int:
         """Rebuild the learner from the decision log alone, replaying each reward where
