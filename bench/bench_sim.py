@@ -163,7 +163,8 @@ def _table(config: WorldConfig, reports: list[PolicyReport]) -> Table:
         ("incremental conversions", lambda r: f"{_signed(r.incremental_conversions)} "
                                               f"({r.expected_incremental_conversions:+,.0f})"),
         ("revenue", lambda r: f"£{r.revenue:,.0f}"),
-        ("incremental revenue", lambda r: _signed(r.incremental_revenue, money=True)),
+        ("incremental revenue", lambda r: f"{_signed(r.incremental_revenue, money=True)} "
+                                          f"({_signed(r.expected_incremental_revenue, True)})"),
         ("messages sent", lambda r: f"{r.sent:,}"),
         ("offers shown in session", lambda r: f"{r.shown:,}"),
         ("messages per customer per week", lambda r: f"{r.messages_per_customer_week:.2f}"),

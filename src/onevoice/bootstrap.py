@@ -18,6 +18,8 @@ from onevoice.domain.events import forget_cached_identifiers
 from onevoice.domain.identifiers import match_key
 from onevoice.domain.learning.beta import BetaBernoulli
 from onevoice.domain.learning.logistic import BayesianLogistic
+from onevoice.domain.learning.optout import KIND as OPTOUT_KIND
+from onevoice.domain.learning.optout import optout_model
 from onevoice.expressions.cel import CelEngine
 from onevoice.fleet import Fleet, open_fleet
 from onevoice.processing_child import ProcessingChild
@@ -26,7 +28,7 @@ from onevoice.services.audit import Audit
 from onevoice.services.clock import Clock, utc_now
 from onevoice.services.collect import Collector
 from onevoice.services.contact_policy import ContactPolicies
-from onevoice.services.decisions import LEARNER_NAME, Decisions
+from onevoice.services.decisions import LEARNER_NAME, OPTOUT_NAME, Decisions
 from onevoice.services.erasure import Erasure
 from onevoice.services.intents import Intents
 from onevoice.services.keys import Keys
@@ -230,6 +232,12 @@ def _deciding(
             field="ONEVOICE_LEARNER",
         )
     engine = CelEngine()
+    optout_state = store.load_learner(OPTOUT_NAME)
+    optout = (
+        learning.load(optout_state)
+        if optout_state is not None and optout_state.get("kind") == OPTOUT_KIND
+        else optout_model()
+    )
     decisions = Decisions(
         store,
         profiles,
@@ -244,6 +252,7 @@ def _deciding(
         subject_key=_subject_key(secret),
         previous_subject_keys=[_subject_key(k) for k in previous],
         shared=fleet.shared,
+        optout=optout,
     )
     decisions.on_shared_failure = fleet.metrics.shared_state_failures.inc
     actions = Actions(store, engine, clock, on_change=decisions.use_catalog)

@@ -44,6 +44,7 @@ class Settings:
     explore_share: float = 1.0
     propensity_draws: int = 200
     fatigue_cost: float = 0.05
+    optout_cost: float = 50.0
     fatigue_budget: float = 8.0
     quiet_hours: str = "21:00-08:00"
     default_timezone: str = "UTC"
@@ -151,6 +152,7 @@ class Settings:
             explore_share=self.explore_share,
             propensity_draws=max(1, self.propensity_draws),
             fatigue_cost=self.fatigue_cost,
+            optout_cost=self.optout_cost,
             component_share=self.component_share,
             components=self._component_arms(),
         )
@@ -241,6 +243,9 @@ DOCS: dict[str, str] = {
     "posterior mean (bounded exploration)",
     "propensity_draws": "posterior draws used to estimate the probability a choice was made",
     "fatigue_cost": "cost per fatigue point of a contact, growing with recent contacts",
+    "optout_cost": "what losing a customer on an outbound channel (an unsubscribe or a "
+    "complaint) costs, in the catalog's currency: priced by the learned opt-out rate of each "
+    "action on each channel (0 turns it off)",
     "fatigue_budget": "fatigue points (decaying weekly) marketing may not push a customer past",
     "quiet_hours": "no outbound contact in these hours of the customer's own time zone",
     "default_timezone": "time zone of customers without a `timezone` trait",

@@ -177,6 +177,39 @@ def test_the_learner_survives_a_restart(ov: Onevoice) -> None:
         again.close()
 
 
+def test_an_unsubscribe_teaches_the_opt_out_rate_of_the_action_on_that_channel(
+    ov: Onevoice,
+) -> None:
+    ov.actions.load(catalog())
+    one = with_settings(ov, **NO_CONTROLS)
+    try:
+        optout = one.decisions.optout
+        assert optout is not None
+        email, web = {"channel=email": 1.0}, {"channel=web": 1.0}
+        prior = optout.predict_one("card-upgrade", email)
+        decision = one.decisions.decide(shopper(one), "email").decision
+        assert decision.action_ids == ("card-upgrade",)
+        assert decision.actions[0].reasons[0].endswith(f"opt-out risk {50 * prior:.2f}")
+        one.decisions.respond(decision.decision_id, "card-upgrade", "impression")
+        one.decisions.respond(decision.decision_id, "card-upgrade", "unsubscribe")
+        learned = one.decisions.optout
+        assert learned is not None
+        assert learned.predict_one("card-upgrade", email) > prior
+        assert learned.predict_one("card-upgrade", web) == prior  # another channel
+        state = learned.to_state()
+        assert one.decisions.retrain() == 1
+        rebuilt = one.decisions.optout
+        assert rebuilt is not None and rebuilt.to_state() == state  # replayed from the log
+    finally:
+        one.close()
+    again = with_settings(ov)
+    try:
+        survived = again.decisions.optout
+        assert survived is not None and survived.to_state() == state
+    finally:
+        again.close()
+
+
 def test_the_holdout_gets_no_marketing_and_is_flagged(ov: Onevoice) -> None:
     ov.actions.load(catalog())
     held = with_settings(ov, holdout_share=1.0, control_share=0.0)

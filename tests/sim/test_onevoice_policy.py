@@ -9,12 +9,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+from onevoice.expressions.cel import CelEngine
 from onevoice.sim import World, simulate
 from onevoice.sim import catalog as cat
 from onevoice.sim.policies import Decisions, Moments, OnevoicePolicy, Responses
-from onevoice.sim.policies.onevoice import harbour_bank_catalog
+from onevoice.sim.policies.onevoice import _Contexts, harbour_bank_catalog
+from onevoice.sim.population import make_population
+from onevoice.sim.rows import make_rows
 from onevoice.sim.segment import Identities
-from onevoice.sim.view import CustomerView
+from onevoice.sim.view import CustomerView, Observer
 from tests.sim.conftest import small
 
 TINY = small(customers=400, days=14, seed=5)
@@ -118,3 +121,27 @@ def test_the_same_seed_gives_the_same_world(
     assert (world.rows.at == first.rows.at).all()
     assert (world.rows.content == first.rows.content).all()
     assert again.chosen == played[1].inner.chosen
+
+
+def test_the_card_help_message_stops_once_the_problem_is_seen_solved() -> None:
+    people = make_population(np.random.default_rng(0), 3)
+    observer = Observer(people)
+    problem = cat.topic_content(1 + cat.CARD_PROBLEM, cat.CH["app"])[0]
+    customers = np.array([0, 1, 2])
+
+    def see(day: int, who: list[int], content: int) -> None:
+        at = np.full(len(who), day * 86_400_000, dtype=np.int64)
+        observer.see(day, make_rows(np.array(who), at, cat.CH["app"], content), customers[:0])
+
+    see(0, [0, 1, 2], problem)  # all three report a card problem
+    see(1, [0, 1], cat.RESOLVED)  # two are solved the next day…
+    see(2, [1], problem)  # …and one of them has a new problem since
+    rule = CelEngine().compile(
+        next(a for a in harbour_bank_catalog()["actions"] if a["id"] == "card_help")["eligibility"]
+    )
+    contexts = _Contexts(observer.view)
+    solved = [contexts.of(n)["solved"]["card_problem"] for n in range(3)]
+    assert solved == [True, False, False]
+    # the same interest in the problem: only the solved customer is not offered help
+    interested = [{**contexts.of(n), "interest": {"card_problem": 2.0}} for n in range(3)]
+    assert [rule.evaluate({"context": c}).matched for c in interested] == [False, True, True]

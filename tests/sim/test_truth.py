@@ -68,6 +68,11 @@ def test_the_truths_expected_lift_matches_the_paired_difference() -> None:
         expected = report.expected_incremental_conversions
         assert expected > 0
         assert abs(report.incremental_conversions - expected) < 0.35 * expected + 10
+        # the revenue of those sales: at least the cheapest sale's worth of each, at most
+        # the dearest's
+        values = [i.value for i in cat.INTENTS if i.kind == cat.SALE]
+        revenue = report.expected_incremental_revenue
+        assert min(values) * 0.2 * expected < revenue < max(values) * 5 * expected
 
 
 def test_ground_truth_is_written_as_parquet_and_csv(blasted: World, tmp_path: Path) -> None:

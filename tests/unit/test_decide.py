@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -162,6 +163,34 @@ def test_fatigue_risk_lowers_the_score_as_contacts_pile_up() -> None:
     calm = decide(CATALOG, _request(), FixedLearner(RATES), settings=NO_CONTROLS)
     tired = decide(CATALOG, _request(history=busy), FixedLearner(RATES), settings=NO_CONTROLS)
     assert tired.actions[0].score < calm.actions[0].score
+
+
+def test_an_action_that_loses_customers_on_a_channel_pays_for_them() -> None:
+    optout = FixedLearner({"mortgage": 0.02, "savings": 0.0})  # the mortgage sms drives opt-outs
+    priced = Arbitration(holdout_share=0.0, control_share=0.0, optout_cost=300.0)
+    sms = _request(
+        channel="sms", inbound=False, activation={"profile": {"orders": 0, "intents": {}}}
+    )
+    plain = decide(CATALOG, sms, FixedLearner(RATES), settings=NO_CONTROLS, optout=optout)
+    assert plain.action_ids == ("fraud-alert",)  # optout_cost 0: the price is off
+    rates = {**RATES, "fraud-alert": 0.0, "mortgage": 0.05}
+    sms_mortgage = replace(sms, activation=PROFILE)
+    cheap = decide(CATALOG, sms_mortgage, FixedLearner(rates), settings=NO_CONTROLS)
+    dear = decide(CATALOG, sms_mortgage, FixedLearner(rates), settings=priced, optout=optout)
+    assert cheap.action_ids[0] == "mortgage"  # 10 − costs beats savings' 5
+    assert dear.action_ids[0] == "savings"  # 10 − 0.02 × 300 − costs ≈ 3.9 does not
+    mortgage = next(c for c in dear.candidates if c.action_id == "mortgage")
+    # fatigue risk 0.05 × the sms's 2 points
+    assert mortgage.expected_value == pytest.approx(0.05 * 200 - 0.05 - 0.05 * 2 - 6.0)
+    assert mortgage.reasons[0].endswith("− opt-out risk 6.00")
+
+
+def test_an_offer_in_a_visit_carries_no_opt_out_risk() -> None:
+    optout = FixedLearner({"mortgage": 0.5})
+    priced = Arbitration(holdout_share=0.0, control_share=0.0, optout_cost=300.0)
+    web = decide(CATALOG, _request(), FixedLearner(RATES), settings=priced, optout=optout)
+    assert web.action_ids == ("mortgage",)
+    assert "opt-out" not in web.actions[0].reasons[0]
 
 
 def test_the_same_decision_id_gives_the_same_decision() -> None:

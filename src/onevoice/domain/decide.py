@@ -7,11 +7,17 @@ the contact policy (:mod:`onevoice.domain.policy`). Every refusal is kept as a r
 
 Each eligible action is scored by expected value::
 
-    EV = P(positive | features) × value × weight − contact cost − fatigue risk
+    EV = P(positive | features) × value × weight − contact cost − fatigue risk − opt-out risk
     fatigue risk = fatigue_cost × channel points × (1 + current fatigue)
+    opt-out risk = P(unsubscribe or complaint | action, channel) × optout_cost
 
-so the risk grows with recent contacts. "No action" is always a candidate with EV 0;
-the best ``k`` actions with EV above 0 are chosen, and none when nothing beats it.
+so the risk grows with recent contacts, and a message that makes people leave a channel
+pays for the customers it loses there. The opt-out probability comes from a second
+model learned from the same responses (``optout``, the rate of each action on each
+channel), read at its posterior mean, and counts only where the channel interrupts the
+customer (outbound: an email, a push, an SMS); without such a model it is 0.
+"No action" is always a candidate with EV 0; the best ``k`` actions with EV above 0 are
+chosen, and none when nothing beats it.
 
 Exploration is Thompson sampling, bounded: with probability ``explore_share`` the ranking
 uses one posterior draw of P, otherwise the posterior mean (``Decision.explored`` says
@@ -92,6 +98,8 @@ class Arbitration:
     explore_share: float = 1.0
     propensity_draws: int = 200
     fatigue_cost: float = 0.05
+    #: what losing a customer on an outbound channel costs, in the catalog's currency
+    optout_cost: float = 0.0
     component_share: float = 0.0
     components: tuple[str, ...] = COMPONENTS
 
@@ -225,8 +233,10 @@ def decide(
     settings: Arbitration = DEFAULT_ARBITRATION,
     conversation: Conversation | None = None,
     strong_intents: Set[str] = frozenset(),
+    optout: Learner | None = None,
 ) -> Decision:
-    """Choose up to ``request.k`` actions for one customer on one channel."""
+    """Choose up to ``request.k`` actions for one customer on one channel (``optout``:
+    the model of P(unsubscribe or complaint), see the module docstring)."""
     holdout = in_holdout(request.customer_key, settings.holdout_share, settings.holdout_salt)
     arm = (
         None
@@ -284,7 +294,8 @@ def decide(
         * (1.0 + fatigue(request.history, request.now, policy))
     )
     gains = [step.gain for step in steps]
-    costs = [step.cost + risk for step in steps]
+    lost = _optout_risks(optout, eligible, request, settings.optout_cost)
+    costs = [step.cost + risk + o for step, o in zip(steps, lost, strict=True)]
     if arm == "propensity_only":
         gains, costs = [1.0] * len(eligible), [0.0] * len(eligible)
     drawn = thompson(
@@ -321,7 +332,7 @@ def decide(
             Candidate(
                 action.id,
                 action.purpose,
-                reasons=(_ev_text(means[n], steps[n].ev_terms, risk, expected[n]),),
+                reasons=(_ev_text(means[n], steps[n].ev_terms, risk, expected[n], lost[n]),),
                 probability=means[n],
                 expected_value=expected[n],
                 score=scores[n],
@@ -335,7 +346,7 @@ def decide(
             eligible[n].treatments[request.channel],
             scores[n],
             (
-                _ev_text(means[n], steps[n].ev_terms, risk, expected[n]),
+                _ev_text(means[n], steps[n].ev_terms, risk, expected[n], lost[n]),
                 *((f"matches {eligible[n].eligibility}",) if eligible[n].eligibility else ()),
                 f"best of {len(eligible)} eligible on {request.channel}"
                 if rank == 0
@@ -558,10 +569,22 @@ def _selection_probabilities(
     return share
 
 
-def _ev_text(p: float, terms: str, risk: float, ev: float) -> str:
+def _ev_text(p: float, terms: str, risk: float, ev: float, lost: float = 0.0) -> str:
     """``expected value EV = P × value V × weight W − contact cost C − fatigue risk R``
-    (``terms``: the action's fixed middle, :attr:`_Step.ev_terms`)."""
-    return f"expected value {ev:.2f} = {p:.1%}{terms}{risk:.2f}"
+    (``terms``: the action's fixed middle, :attr:`_Step.ev_terms`), and ``− opt-out risk
+    O`` when the message may cost the channel."""
+    text = f"expected value {ev:.2f} = {p:.1%}{terms}{risk:.2f}"
+    return f"{text} − opt-out risk {lost:.2f}" if lost > 0 else text
+
+
+def _optout_risks(
+    optout: Learner | None, eligible: Sequence[Action], request: DecideRequest, cost: float
+) -> list[float]:
+    """Each eligible action's opt-out risk on this channel (0 where the customer came by
+    themselves: an offer in a visit cannot cost a consent)."""
+    if optout is None or cost <= 0 or request.inbound:
+        return [0.0] * len(eligible)
+    return [cost * optout.predict_one(a.id, request.features) for a in eligible]
 
 
 def _why_none(

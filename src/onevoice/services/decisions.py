@@ -5,7 +5,9 @@ runs the domain's arbitration (:func:`onevoice.domain.decide.decide`) and logs t
 decision. ``respond`` joins an outcome to its decision by ``decision_id`` (once: the same
 response twice counts once), and when the customer has answered (accept, convert,
 dismiss, complaint, unsubscribe) folds the decision's reward into the learner, whose
-state is saved in the store so it survives a restart.
+state is saved in the store so it survives a restart. The same answer teaches the opt-out
+model (when there is one): whether the message cost the channel — an unsubscribe or a
+complaint — so that arbitration can price that risk per action and channel.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ from onevoice.services.shared_state import (
 INBOUND_CHANNELS = frozenset({"web", "app", "chat", "call_centre", "branch", "ivr", "social"})
 MAX_K = 20
 LEARNER_NAME = "default"
+#: The store's name of the opt-out model.
+OPTOUT_NAME = "optout"
+#: Outcomes by which a message costs the brand the channel (or the customer's goodwill).
+OPTOUT_OUTCOMES = frozenset({"unsubscribe", "complaint"})
 HOLDOUT_KEY_TYPES = ("userId", "crm_id")
 _HISTORY = timedelta(days=31)
 #: The outcome recorded when a conversation's window closes on nothing but an impression.
@@ -109,8 +115,10 @@ class Decisions:
         subject_key: bytes = b"",
         previous_subject_keys: Sequence[bytes] = (),
         shared: SharedState | None = None,
+        optout: Learner | None = None,
     ) -> None:
         self._store = store
+        self._optout = optout
         self._profiles = profiles
         self._clock = clock
         self._learner = learner
@@ -140,6 +148,11 @@ class Decisions:
     @property
     def learner(self) -> Learner:
         return self._learner
+
+    @property
+    def optout(self) -> Learner | None:
+        """The model of P(unsubscribe or complaint) per action and channel, if any."""
+        return self._optout
 
     @property
     def policy(self) -> Policy:
@@ -245,6 +258,7 @@ class Decisions:
                 policy=policy,
                 settings=self._arbitration,
                 conversation=conversation,
+                optout=self._optout,
             )
         if blocked:
             decision = replace(decision, reasons=(blocked, *decision.reasons))
@@ -301,32 +315,50 @@ class Decisions:
         except NotFound:
             return None
 
-    def forget(self, rewards: Sequence[tuple[str, Features, float]]) -> tuple[int, bool]:
-        """Take rewards back out of the learner (erasure): (how many, exactly or not).
+    def forget(
+        self,
+        rewards: Sequence[tuple[str, Features, float]],
+        optouts: Sequence[tuple[str, Features, float]] = (),
+    ) -> tuple[int, bool]:
+        """Take rewards back out of the learner, and opt-out labels out of the opt-out
+        model (erasure): (how many rewards, exactly or not).
 
-        Count-based learners take each back exactly; others cannot, and say so.
+        Count-based models take each back exactly; others cannot, and say so.
         """
-        if not rewards:
+        if not rewards and not optouts:
             return 0, True
         with self._lock:
             if not isinstance(self._learner, Unlearner):
                 return 0, False
+            optout = self._optout
+            if optouts and optout is not None and not isinstance(optout, Unlearner):
+                return 0, False
             taken = sum(1 for a, x, r in rewards if self._learner.unlearn_one(a, x, r))
-            self._store.save_learner(LEARNER_NAME, self._learner.to_state(), self._clock())
-        return taken, taken == len(rewards)
+            lost = 0
+            if optout is not None and isinstance(optout, Unlearner):
+                lost = sum(1 for a, x, y in optouts if optout.unlearn_one(a, x, y))
+            self._save_models(self._clock())
+        return taken, taken == len(rewards) and (optout is None or lost == len(optouts))
 
     def retrain(self) -> int:
         """Rebuild the learner from the decision log alone, replaying each reward where
         ``respond`` folded it in; return how many. After an erasure this is the model as if
         the person had never been there. Decisions wait meanwhile."""
         with self._lock:
-            learner = type(self._learner)(**self._learner.to_state()["settings"])
-            rewards = replay_rewards(self._store.response_log())
+            learner = _fresh(self._learner)
+            log = self._store.response_log()
+            rewards = replay_rewards(log)
             features = self._store.features_of({d for d, _a, _r in rewards})
             for decision_id, action_id, reward in rewards:
                 learner.learn_one(action_id, features.get(decision_id, {}), reward)
             self._learner = learner
             self._store.save_learner(LEARNER_NAME, learner.to_state(), self._clock())
+            if self._optout is not None:
+                optout = _fresh(self._optout)
+                for decision_id, action_id, lost in replay_optouts(log):
+                    optout.learn_one(action_id, features.get(decision_id, {}), lost)
+                self._optout = optout
+                self._store.save_learner(OPTOUT_NAME, optout.to_state(), self._clock())
         return len(rewards)
 
     # -- respond ---------------------------------------------------------------------------
@@ -368,7 +400,7 @@ class Decisions:
                 with self._model_turn():
                     reward = self._learn(record, action_id)
                     if reward is not None:
-                        self._store.save_learner(LEARNER_NAME, self._learner.to_state(), now)
+                        self._save_models(now)
                 if reward is not None:
                     learned = True
         return Responded(decision_id, action_id, outcome, recorded, learned, reward)
@@ -410,7 +442,7 @@ class Decisions:
                 with self._model_turn():
                     for record, action_id in lapsed:
                         self._learn(record, action_id)
-                    self._store.save_learner(LEARNER_NAME, self._learner.to_state(), now)
+                    self._save_models(now)
         return closed
 
     def _learn(self, record: DecisionRecord, action_id: str) -> float | None:
@@ -422,7 +454,15 @@ class Decisions:
         if reward is not None:
             features: Features = record.body.get("features", {})
             self._learner.learn_one(action_id, features, reward)
+            if self._optout is not None:
+                lost = 1.0 if OPTOUT_OUTCOMES.intersection(outcomes) else 0.0
+                self._optout.learn_one(action_id, features, lost)
         return reward
+
+    def _save_models(self, now: datetime) -> None:
+        self._store.save_learner(LEARNER_NAME, self._learner.to_state(), now)
+        if self._optout is not None:
+            self._store.save_learner(OPTOUT_NAME, self._optout.to_state(), now)
 
     def _tell_shared(self, response: ResponseRecord) -> None:
         assert self._shared is not None
@@ -465,7 +505,13 @@ class Decisions:
         if fresh.version == self._learner.version:
             return False
         self._learner = fresh
+        optout = self._store.load_learner(OPTOUT_NAME) if self._optout is not None else None
+        if optout is not None and optout.get("kind") == self._optout_kind():
+            self._optout = learning.load(optout)
         return True
+
+    def _optout_kind(self) -> object:
+        return None if self._optout is None else self._optout.to_state().get("kind")
 
     def newest_model(self) -> str | None:
         """The version the replicas last saved (shared state), for reloads."""
@@ -614,9 +660,29 @@ def _candidate(c: Candidate) -> dict[str, Any]:
 def replay_rewards(log: Sequence[tuple[str, str, str, datetime]]) -> list[tuple[str, str, float]]:
     """(decision, action, reward) in the order ``respond`` learned them: at the first final
     outcome of each shown action, from the outcomes recorded up to then."""
+    rewards = []
+    for decision_id, action_id, outcomes in _first_answers(log):
+        reward = decision_reward(outcomes)
+        if reward is not None:
+            rewards.append((decision_id, action_id, reward))
+    return rewards
+
+
+def replay_optouts(log: Sequence[tuple[str, str, str, datetime]]) -> list[tuple[str, str, float]]:
+    """(decision, action, 1 if it cost the channel else 0), as :func:`replay_rewards`."""
+    return [
+        (decision_id, action_id, 1.0 if OPTOUT_OUTCOMES.intersection(outcomes) else 0.0)
+        for decision_id, action_id, outcomes in _first_answers(log)
+        if decision_reward(outcomes) is not None
+    ]
+
+
+def _first_answers(
+    log: Sequence[tuple[str, str, str, datetime]],
+) -> Iterator[tuple[str, str, list[str]]]:
+    """Each shown action's outcomes up to its first final outcome, in the log's order."""
     seen: dict[tuple[str, str], list[str]] = {}
     done: set[tuple[str, str]] = set()
-    rewards = []
     for decision_id, action_id, outcome, _at in log:
         key = (decision_id, action_id)
         if key in done:
@@ -624,7 +690,10 @@ def replay_rewards(log: Sequence[tuple[str, str, str, datetime]]) -> list[tuple[
         seen.setdefault(key, []).append(outcome)
         if outcome in FINAL_OUTCOMES:
             done.add(key)
-            reward = decision_reward(seen.pop(key))
-            if reward is not None:
-                rewards.append((decision_id, action_id, reward))
-    return rewards
+            yield decision_id, action_id, seen.pop(key)
+
+
+def _fresh(learner: Learner) -> Learner:
+    """A learner of the same kind and settings that has learned nothing."""
+    built: Learner = type(learner)(**learner.to_state()["settings"])
+    return built

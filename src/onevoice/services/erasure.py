@@ -30,7 +30,7 @@ from onevoice.domain.events import format_time
 from onevoice.domain.learning.base import Features
 from onevoice.services.audit import Audit
 from onevoice.services.clock import Clock
-from onevoice.services.decisions import Decisions, replay_rewards
+from onevoice.services.decisions import Decisions, replay_optouts, replay_rewards
 from onevoice.services.ports import Store
 from onevoice.services.profiles import Profiles
 from onevoice.services.tombstones import Tombstones
@@ -93,6 +93,7 @@ class Erasure:
         profiles = 0
         tombstones: set[str] = set()
         rewards: list[tuple[str, Features, float]] = []
+        optouts: list[tuple[str, Features, float]] = []
         with self._lock:
             # a person whose events arrive while we erase is found again and erased too
             for round_ in range(_ROUNDS):
@@ -109,8 +110,9 @@ class Erasure:
                 id_types.update(found["identifier_types"])
                 tombstones |= found["tombstones"]
                 rewards += found["rewards"]
+                optouts += found["optouts"]
         self._tombstones.changed()
-        taken, exact = self._decisions.forget(rewards)
+        taken, exact = self._decisions.forget(rewards, optouts)
         replayed = None if exact else self._decisions.retrain()
         caches = self.forget_caches()
         scrub = self._store.scrub(self._scrub == "full") if self._scrub != "off" else []
@@ -162,7 +164,7 @@ class Erasure:
         subjects = profile_ids | {
             s for i in identifiers for s in self._decisions.reference_subjects(str(i))
         }
-        rewards = self._rewards(subjects)
+        rewards, optouts = self._rewards(subjects)
         removed = self._store.erase(subjects, tombstones, self._clock())
         types = Counter(n.type for n in nodes)
         return {
@@ -171,16 +173,25 @@ class Erasure:
             "identifier_types": types,
             "tombstones": tombstones,
             "rewards": rewards,
+            "optouts": optouts,
         }
 
-    def _rewards(self, subjects: set[str]) -> list[tuple[str, Features, float]]:
-        """The rewards this person gave the learner, as ``respond`` folded them in."""
+    def _rewards(
+        self, subjects: set[str]
+    ) -> tuple[list[tuple[str, Features, float]], list[tuple[str, Features, float]]]:
+        """The rewards this person gave the learner and the opt-out labels they gave the
+        opt-out model, as ``respond`` folded them in."""
         responses = sorted(
             self._store.responses_of(subjects), key=lambda r: (r.at, r.decision_id, r.action_id)
         )
-        rewards = replay_rewards([(r.decision_id, r.action_id, r.outcome, r.at) for r in responses])
+        log = [(r.decision_id, r.action_id, r.outcome, r.at) for r in responses]
+        rewards = replay_rewards(log)
+        optouts = replay_optouts(log)
         features = self._store.features_of({d for d, _a, _r in rewards})
-        return [(a, features.get(d, {}), r) for d, a, r in rewards]
+        return (
+            [(a, features.get(d, {}), r) for d, a, r in rewards],
+            [(a, features.get(d, {}), lost) for d, a, lost in optouts],
+        )
 
 
 def _intent_note(version: int) -> dict[str, Any]:

@@ -33,6 +33,9 @@ class PolicyReport:
     incremental_conversions: int | None
     incremental_revenue: float | None
     expected_incremental_conversions: float  # from the ground truth of each contact
+    #: the ground truth's expected revenue of those sales: far less noisy than the measured
+    #: difference, which a few mortgages more or less in either run swing by ±£30k
+    expected_incremental_revenue: float
     sent: int
     shown: int
     responses: int
@@ -63,6 +66,7 @@ def report(world: World, baseline: World | None = None) -> PolicyReport:
     contacts = world.truth.contacts
     sales = KIND[TARGET[contacts["action"].astype(np.int64)]] == cat.SALE
     expected = float(contacts["incremental_outcome"][sales].sum())
+    expected_revenue = float(contacts["incremental_value"][sales].sum())
     reach = world.people.consent[:, list(cat.OUTBOUND)].any(axis=1)
     weekly: dict[str, list[float]] = {}
     for key in SERIES:
@@ -81,6 +85,7 @@ def report(world: World, baseline: World | None = None) -> PolicyReport:
         ),
         incremental_revenue=None if base is None else float(total["revenue"]) - base.revenue,
         expected_incremental_conversions=expected,
+        expected_incremental_revenue=expected_revenue,
         sent=int(total["sent"]),
         shown=int(total["shown"]),
         responses=int(total["responses"]),

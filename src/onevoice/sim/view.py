@@ -32,6 +32,8 @@ class CustomerView:
     contactable: NDArray[np.bool_]  # (n, channels): consent and not unsubscribed
     interest: NDArray[np.float64]  # (n, topics)
     bought_day: NDArray[np.int32]  # (n, intents): day of the last observed order of each
+    seen_day: NDArray[np.int32]  # (n, topics): the last day an event on the topic was seen
+    resolved_day: NDArray[np.int32]  # the day of the last "Case Resolved" seen
     last_contact_day: NDArray[np.int32]  # the last day the brand sent them anything
     contacts_week: NDArray[np.int32]  # messages sent in the last seven days
     has_app: NDArray[np.bool_]  # seen in the app
@@ -52,6 +54,8 @@ class Observer:
             contactable=people.consent.copy(),
             interest=np.zeros((n, cat.N_TOPICS)),
             bought_day=np.full((n, cat.N_INTENTS), NEVER, dtype=np.int32),
+            seen_day=np.full((n, cat.N_TOPICS), NEVER, dtype=np.int32),
+            resolved_day=np.full(n, NEVER, dtype=np.int32),
             last_contact_day=np.full(n, NEVER, dtype=np.int32),
             contacts_week=np.zeros(n, dtype=np.int32),
             has_app=np.zeros(n, dtype=bool),
@@ -68,6 +72,8 @@ class Observer:
         counts = np.bincount(who * cat.N_TOPICS + topic, minlength=n * cat.N_TOPICS)
         view.interest *= INTEREST_DECAY
         view.interest += counts.reshape(n, cat.N_TOPICS)
+        view.seen_day[who, topic] = day
+        view.resolved_day[rows.customer[rows.content == cat.RESOLVED]] = day
         view.has_app[rows.customer[rows.channel == cat.CH["app"]]] = True
         orders = rows.content == cat.ORDER
         view.bought_day[rows.customer[orders], rows.action[orders]] = day

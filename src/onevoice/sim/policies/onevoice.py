@@ -299,11 +299,15 @@ class OnevoicePolicy:
 
 
 class _Contexts:
-    """The context of a decide request: what the brand has observed of the customer."""
+    """The context of a decide request: what the brand has observed of the customer —
+    recent interest per topic, the products bought, and whether the card problem was
+    solved (a "Case Resolved" seen no earlier than the last event about it)."""
 
     def __init__(self, view: CustomerView) -> None:
         self._interest = np.round(view.interest, 2).tolist()
         self._bought = (view.bought_day >= 0).tolist()
+        problem = view.seen_day[:, 1 + cat.CARD_PROBLEM]
+        self._solved = ((view.resolved_day >= problem) & (view.resolved_day >= 0)).tolist()
 
     def of(self, customer: int) -> dict[str, Any]:
         interest = self._interest[customer]
@@ -311,6 +315,7 @@ class _Contexts:
         return {
             "interest": dict(zip(cat.TOPIC_NAMES, interest, strict=True)),
             "bought": {name: bought[k] for name, k in _PRODUCTS.items()},
+            "solved": {"card_problem": self._solved[customer]},
         }
 
 
