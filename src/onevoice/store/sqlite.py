@@ -116,9 +116,11 @@ class SqliteStore(SqlStore):
     def _write_derived(self) -> Iterator[Cursor]:
         """WAL with ``synchronous=NORMAL`` for this transaction: no fsync of its own (the
         next durable commit's fsync, or the checkpoint's, carries it to disk)."""
-        relaxed = "OFF" if self._synchronous.upper() == "OFF" else "NORMAL"
+        relaxed = (
+            "PRAGMA synchronous=OFF" if self._synchronous == "OFF" else "PRAGMA synchronous=NORMAL"
+        )
         with self._lock:
-            self._writer.execute(f"PRAGMA synchronous={relaxed}")
+            self._writer.execute(relaxed)
             try:
                 with self._write() as cur:
                     yield cur
