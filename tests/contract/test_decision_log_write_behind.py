@@ -114,3 +114,18 @@ def test_a_program_that_never_closes_its_store_still_commits_the_queue(database_
         assert reopened.get_decision(queued) is not None
     finally:
         reopened.close()
+
+
+def test_only_sqlite_with_the_log_behind_decides_without_waiting(database_url: str) -> None:
+    """The API runs such decides on its event loop; any other decide may wait for the
+    network or the disk, and runs in a worker thread so that it holds up no other."""
+    for write_ms, expected in ((10, not database_url.startswith("postgresql")), (0, False)):
+        ov = bootstrap(
+            Settings(
+                database_url=database_url, secret_key="test-secret", decision_log_write_ms=write_ms
+            )
+        )
+        try:
+            assert ov.decisions.waits_only_for_cpu is expected
+        finally:
+            ov.close()

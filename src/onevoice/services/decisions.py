@@ -141,6 +141,15 @@ class Decisions:
     def catalog(self) -> Catalog:
         return self._catalog
 
+    @property
+    def waits_only_for_cpu(self) -> bool:
+        """Whether a decide waits on nothing but the processor: no network (PostgreSQL,
+        shared state) and no disk (the log is written behind). A server may then run
+        decides one after another where requests arrive, rather than hand each to a thread:
+        threads cannot decide in parallel under one interpreter lock, and dozens of them
+        contending for it cost more than the decides."""
+        return self._shared is None and self._store.decides_without_waiting()
+
     def use_catalog(self, catalog: Catalog) -> None:
         """Decide with ``catalog`` from now on (after a load or a PUT)."""
         self._catalog = catalog

@@ -85,6 +85,11 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
+    def decides_without_waiting(self) -> bool:
+        """Whether what a decide reads and writes here waits on nothing but this process:
+        reads from a local file, the decision log queued for a background writer."""
+        ...
+
     # events
     def append_events(self, events: Sequence[Event]) -> int:
         """Durably append; an already stored ``messageId`` is ignored. Returns how many were new."""

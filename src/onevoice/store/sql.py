@@ -96,6 +96,10 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
         (:mod:`onevoice.store.write_behind`); a backend's ``close`` drains it first."""
         self._decisions_behind = DecisionWriter(self._insert_decisions, window)
 
+    def decides_without_waiting(self) -> bool:
+        """SQLite (reads from the page cache, no network) with the log written behind."""
+        return self.backend == "sqlite" and self._decisions_behind is not None
+
     def _drain_decisions(self) -> None:
         behind, self._decisions_behind = self._decisions_behind, None
         if behind is not None:

@@ -59,17 +59,27 @@ def decided_json(decided: Decided) -> dict[str, Any]:
     }
 
 
+def _decide(ov: Onevoice, body: DecideBody) -> Json:
+    return Json(
+        decided_json(ov.decisions.decide(body.customer, body.channel, body.context, body.k))
+    )
+
+
 def router(ov: Onevoice) -> APIRouter:
     api = APIRouter(tags=["decide"], dependencies=[requires(ov.keys, "server")])
 
-    @api.post(
-        "/v1/decide",
-        summary="The next best action for a customer on a channel — often none — with reasons",
-    )
-    def decide(body: DecideBody) -> Json:  # the router's dependency checked the key
-        return Json(
-            decided_json(ov.decisions.decide(body.customer, body.channel, body.context, body.k))
-        )
+    summary = "The next best action for a customer on a channel — often none — with reasons"
+    if ov.decisions.waits_only_for_cpu:  # on the event loop, in order of arrival
+
+        @api.post("/v1/decide", summary=summary)
+        async def decide_here(body: DecideBody) -> Json:  # the router's dependency checked the key
+            return _decide(ov, body)
+
+    else:  # in a worker thread, so that one decide's waits do not hold up the others
+
+        @api.post("/v1/decide", summary=summary)
+        def decide(body: DecideBody) -> Json:
+            return _decide(ov, body)
 
     @api.post(
         "/v1/responses",
