@@ -29,6 +29,7 @@ seen before start from the prior too.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -144,18 +145,19 @@ class BayesianLogistic:
 
     def sample_matrix(
         self, action_ids: Sequence[str], x: Features, draws: int, seed: int
-    ) -> NDArray[np.float64]:
+    ) -> NDArray[np.float32]:
         return self.predict_and_sample(action_ids, x, draws, seed)[1]
 
     def predict_and_sample(
         self, action_ids: Sequence[str], x: Features, draws: int, seed: int
-    ) -> tuple[Vector, NDArray[np.float64]]:
-        """``predict_many`` and ``sample_matrix`` from one computation of the scores."""
+    ) -> tuple[Vector, NDArray[np.float32]]:
+        """``predict_many`` and ``sample_matrix`` from one computation of the scores; the
+        draws in single precision, plenty for a probability and half the work."""
         mu, variance = self._scores(action_ids, x)
         means = _sigmoids(mu / np.sqrt(1.0 + math.pi * variance / 8.0))
-        z = np.random.default_rng(seed).standard_normal((draws, len(action_ids)))
-        z *= np.sqrt(variance)
-        z += mu
+        z = _generator(seed).standard_normal((draws, len(action_ids)), dtype=np.float32)
+        z *= np.sqrt(variance).astype(np.float32)
+        z += mu.astype(np.float32)
         return means, _sigmoids(z)
 
     def learn_one(self, action_id: str, x: Features, reward: float) -> None:
@@ -208,10 +210,41 @@ class _Stack:
     variance: NDArray[np.float64]
 
 
-def _sigmoids(z: NDArray[np.float64]) -> NDArray[np.float64]:
-    """σ(z) elementwise, in place, without overflow warnings for large ``|z|``."""
+class _Generators(threading.local):
+    """One PCG64 generator per thread, put into the state a seed names on each use."""
+
+    def __init__(self) -> None:
+        self.bits = np.random.PCG64(0)
+        self.generator = np.random.Generator(self.bits)
+
+
+_GENERATORS = _Generators()
+
+
+def _generator(seed: int) -> np.random.Generator:
+    """A generator in the state ``seed`` names, the same for the same seed.
+
+    Thompson draws are made for every decision, and building a seeded generator through
+    NumPy's ``SeedSequence`` costs 15 µs; setting PCG64's state directly costs 2. The
+    seeds are already hashes of the decision id (``seed_of``), so they need no more mixing.
+    """
+    seed &= (1 << 128) - 1
+    holder = _GENERATORS
+    holder.bits.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": seed, "inc": (seed << 1 | 1) & ((1 << 128) - 1)},
+        "has_uint32": 0,
+        "uinteger": 0,
+    }
+    return holder.generator
+
+
+def _sigmoids(z: NDArray[Any]) -> NDArray[Any]:
+    """σ(z) elementwise, in place (float32 or float64), without overflow warnings for large
+    ``|z|`` (float32's ``exp`` overflows past 88)."""
     np.negative(z, out=z)
-    np.clip(z, -700.0, 700.0, out=z)
+    bound = 80.0 if z.dtype == np.float32 else 700.0
+    np.clip(z, -bound, bound, out=z)
     np.exp(z, out=z)
     z += 1.0
     np.reciprocal(z, out=z)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 import numpy as np
 from numpy.typing import NDArray
@@ -76,11 +76,13 @@ def _batched(learner: Learner) -> TypeGuard[BatchLearner]:
 
 
 def _first_choice(
-    sampled: NDArray[np.float64], gains: Sequence[float], costs: Sequence[float]
+    sampled: NDArray[np.floating[Any]], gains: Sequence[float], costs: Sequence[float]
 ) -> NDArray[np.float64]:
+    """Shares of the draws each action wins, in the draws' own precision (float32 from
+    :class:`~onevoice.domain.learning.logistic.BayesianLogistic`: half the memory traffic)."""
     count = sampled.shape[1]
-    scores = sampled * np.asarray(gains, dtype=float)
-    scores -= np.asarray(costs, dtype=float)
+    scores = sampled * np.asarray(gains, dtype=sampled.dtype)
+    scores -= np.asarray(costs, dtype=sampled.dtype)
     best = scores.argmax(axis=1)
     top = scores[np.arange(len(scores)), best]
     winners = np.where(top > 0.0, best, count)
