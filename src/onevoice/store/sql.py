@@ -94,7 +94,7 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
     def write_decisions_behind(self, window: float) -> None:
         """Log decisions from a background writer that commits within ``window`` seconds
         (:mod:`onevoice.store.write_behind`); a backend's ``close`` drains it first."""
-        self._decisions_behind = DecisionWriter(self._insert_decisions, window)
+        self._decisions_behind = DecisionWriter(self._insert_prepared, window)
 
     def decides_without_waiting(self) -> bool:
         """SQLite (reads from the page cache, no network) with the log written behind."""

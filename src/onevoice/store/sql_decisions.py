@@ -16,7 +16,7 @@ import orjson
 from onevoice.domain.events import format_time, parse_time
 from onevoice.domain.policy import Contact, Response
 from onevoice.services.ports import ContactLog, DecisionRecord, ResponseRecord
-from onevoice.store.sql_part import SqlPart, dumps
+from onevoice.store.sql_part import PreparedDecision, SqlPart, dumps
 
 if TYPE_CHECKING:
     pass
@@ -52,16 +52,23 @@ class DecisionsSql(SqlPart):
 
     def add_decision_groups(self, groups: Sequence[Sequence[DecisionRecord]]) -> list[int]:
         """Log the decisions of ``groups``: committed before this returns, or queued for the
-        background writer when the log is written behind (:mod:`.write_behind`)."""
+        background writer when the log is written behind (:mod:`.write_behind`). Either
+        way the rows are serialised here, in the deciding thread (see ``DecisionWriter``)."""
+        records = [r for group in groups for r in group]
+        rows = [_decision_row(r) for r in records]
         behind = self._decisions_behind
         if behind is not None:
-            behind.put([r for group in groups for r in group])
+            pairs = zip(records, rows, strict=True)
+            behind.put([PreparedDecision(r.decision_id, r.subject, row) for r, row in pairs])
         else:
-            self._insert_decisions([r for group in groups for r in group])
+            self._insert_decision_rows(rows)
         return [len(group) for group in groups]
 
-    def _insert_decisions(self, records: Sequence[DecisionRecord]) -> None:
-        rows = [_decision_row(r) for r in records]
+    def _insert_prepared(self, prepared: Sequence[PreparedDecision]) -> None:
+        """The background writer's commit of queued rows."""
+        self._insert_decision_rows([p.row for p in prepared])
+
+    def _insert_decision_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
         sql = self._q(f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)")
         with self._write_deferred() as cur:
             cur.executemany(sql, rows)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -20,12 +20,20 @@ if TYPE_CHECKING:
     from onevoice.store.write_behind import DecisionWriter
 
 
+class PreparedDecision(NamedTuple):
+    """A decision's row, serialised and ready to insert, as the log's writer queues it."""
+
+    decision_id: str
+    subject: str
+    row: tuple[Any, ...]
+
+
 class SqlPart:
     """The assembled store's primitives, as the mixins see them (``SqlStore`` has them)."""
 
     backend: str
     #: the decision log's background writer when the log is written behind the answer
-    _decisions_behind: DecisionWriter | None = None
+    _decisions_behind: DecisionWriter[PreparedDecision] | None = None
 
     def _write(self) -> AbstractContextManager[Cursor]:
         """A cursor inside one write transaction, committed when the block ends."""

@@ -29,8 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-
-from onevoice.services.ports import DecisionRecord
+from typing import Generic, Protocol, TypeVar
 
 _log = logging.getLogger("onevoice.store")
 #: Rows queued at most (a logged decision is ~30 KB of JSON with every candidate).
@@ -40,17 +39,35 @@ TRIES = 3
 _RETRY_SECONDS = 0.5
 
 
-class DecisionWriter:
-    """Queues decision rows and commits them through ``write`` on its own thread."""
+class Logged(Protocol):
+    """What the writer needs to know of a queued row: whose decision it is."""
+
+    @property
+    def decision_id(self) -> str: ...
+
+    @property
+    def subject(self) -> str: ...
+
+
+Row = TypeVar("Row", bound=Logged)
+
+
+class DecisionWriter(Generic[Row]):
+    """Queues decision rows and commits them through ``write`` on its own thread.
+
+    A row should arrive ready to insert (serialised by the deciding thread): the writer
+    thread then holds the interpreter only briefly, and a decide in another thread is
+    not kept waiting for it.
+    """
 
     def __init__(
-        self, write: Callable[[Sequence[DecisionRecord]], None], window: float, limit: int = LIMIT
+        self, write: Callable[[Sequence[Row]], None], window: float, limit: int = LIMIT
     ) -> None:
         self._write = write
         self._window = window
         self._limit = limit
         self._cond = threading.Condition()
-        self._queue: list[tuple[int, DecisionRecord]] = []
+        self._queue: list[tuple[int, Row]] = []
         self._put = 0  # rows ever queued; the row numbered n is done once _done > n
         self._done = 0
         self._taken = 0  # rows the writer has taken from the queue
@@ -67,7 +84,7 @@ class DecisionWriter:
         self._thread.start()
         atexit.register(self.close)  # a program that never closes its store still drains
 
-    def put(self, records: Sequence[DecisionRecord]) -> None:
+    def put(self, records: Sequence[Row]) -> None:
         """Queue ``records``; written at once (in the caller) once the writer is closed."""
         with self._cond:
             running = self._thread.is_alive()  # else (it died) the caller writes
@@ -146,7 +163,7 @@ class DecisionWriter:
                     self._since = 0.0
                     self._cond.wait(_RETRY_SECONDS)
 
-    def _commit(self, batch: list[tuple[int, DecisionRecord]]) -> list[tuple[int, DecisionRecord]]:
+    def _commit(self, batch: list[tuple[int, Row]]) -> list[tuple[int, Row]]:
         """Commit ``batch``; return the rows to try again."""
         try:
             self._write([record for _n, record in batch])
@@ -170,9 +187,7 @@ class DecisionWriter:
                 _log.exception("decision %s dropped from the log", record.decision_id)
         return kept
 
-    def _finish(
-        self, batch: list[tuple[int, DecisionRecord]], kept: list[tuple[int, DecisionRecord]]
-    ) -> None:
+    def _finish(self, batch: list[tuple[int, Row]], kept: list[tuple[int, Row]]) -> None:
         """Mark ``batch`` done up to its first row to try again (rows count as done in
         order, so a waiter's test stays one comparison)."""
         again = {number for number, _record in kept}

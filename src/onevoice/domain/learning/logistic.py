@@ -28,7 +28,9 @@ seen before start from the prior too.
 
 from __future__ import annotations
 
+import functools
 import math
+import statistics
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -155,7 +157,7 @@ class BayesianLogistic:
         draws in single precision, plenty for a probability and half the work."""
         mu, variance = self._scores(action_ids, x)
         means = _sigmoids(mu / np.sqrt(1.0 + math.pi * variance / 8.0))
-        z = _generator(seed).standard_normal((draws, len(action_ids)), dtype=np.float32)
+        z = _standard_normals(seed, draws, len(action_ids))
         z *= np.sqrt(variance).astype(np.float32)
         z += mu.astype(np.float32)
         return means, _sigmoids(z)
@@ -210,33 +212,54 @@ class _Stack:
     variance: NDArray[np.float64]
 
 
-class _Generators(threading.local):
-    """One PCG64 generator per thread, put into the state a seed names on each use."""
+class _BitGenerators(threading.local):
+    """One PCG64 per thread, put into the state a seed names on each use."""
 
     def __init__(self) -> None:
         self.bits = np.random.PCG64(0)
-        self.generator = np.random.Generator(self.bits)
 
 
-_GENERATORS = _Generators()
+_BITS = _BitGenerators()
+_MASK_128 = (1 << 128) - 1
+#: A draw picks one of 2**16 equally likely quantiles of the standard normal.
+_LEVELS = 1 << 16
 
 
-def _generator(seed: int) -> np.random.Generator:
-    """A generator in the state ``seed`` names, the same for the same seed.
-
-    Thompson draws are made for every decision, and building a seeded generator through
-    NumPy's ``SeedSequence`` costs 15 µs; setting PCG64's state directly costs 2. The
-    seeds are already hashes of the decision id (``seed_of``), so they need no more mixing.
-    """
-    seed &= (1 << 128) - 1
-    holder = _GENERATORS
-    holder.bits.state = {
+def _random_bits(seed: int) -> np.random.PCG64:
+    """A PCG64 in the state ``seed`` names, the same for the same seed: set directly (2 µs)
+    rather than through NumPy's ``SeedSequence`` (15 µs; it would run per decision). The
+    seeds are already hashes of the decision id (``seed_of``): they need no more mixing."""
+    bits = _BITS.bits
+    seed &= _MASK_128
+    bits.state = {
         "bit_generator": "PCG64",
-        "state": {"state": seed, "inc": (seed << 1 | 1) & ((1 << 128) - 1)},
+        "state": {"state": seed, "inc": (seed << 1 | 1) & _MASK_128},
         "has_uint32": 0,
         "uinteger": 0,
     }
-    return holder.generator
+    return bits
+
+
+@functools.cache
+def _normal_quantiles() -> NDArray[np.float32]:
+    """N(0, 1)'s quantiles at the midpoints of ``_LEVELS`` equal slices of (0, 1)."""
+    normal = statistics.NormalDist()
+    return np.array([normal.inv_cdf((k + 0.5) / _LEVELS) for k in range(_LEVELS)], dtype=np.float32)
+
+
+def _standard_normals(seed: int, draws: int, width: int) -> NDArray[np.float32]:
+    """A ``draws × width`` array of standard normal draws, by inverse transform on a grid:
+    16 random bits pick one of 2**16 equally likely quantiles.
+
+    A quarter of the cost of NumPy's ziggurat here, and every decision draws thousands.
+    The draws are exact to the grid and stop at ±4.3σ: a tail of 2·10⁻⁵ that neither the
+    ranking draw nor the propensity's Monte Carlo can notice.
+    """
+    count = draws * width
+    raw = _random_bits(seed).random_raw((count + 3) // 4)
+    levels = raw.view(np.uint16)[:count]
+    drawn: NDArray[np.float32] = _normal_quantiles()[levels].reshape(draws, width)
+    return drawn
 
 
 def _sigmoids(z: NDArray[Any]) -> NDArray[Any]:
