@@ -5,7 +5,8 @@ open-loop at RATE per second (each request starts on schedule, whether or not th
 one finished, over a pool of at most :data:`MAX_CONNECTIONS` keep-alive connections) and
 times each from its scheduled start; ``... flood URL KEY FILE CONCURRENCY SECONDS`` sends
 as fast as CONCURRENCY connections allow. Customers are read from FILE, one per line.
-Prints one JSON object.
+Prints one JSON object: the rate and latency of answered requests, and the failures by
+status or error (a server that sheds load answers 503: those are counted, not timed).
 
 The client speaks HTTP/1.1 on asyncio's streams itself, as a load generator such as wrk
 does: requests are prepared bytes and a response is read by its ``Content-Length``. A
@@ -156,8 +157,9 @@ async def _run(mode: str, url: str, key: str, refs: list[str], level: float, sec
             await pool.give(None)
         else:
             await pool.give(connection)
-        latencies.append(time.perf_counter() - scheduled)
-        if failure is not None:
+        if failure is None:  # the latency of answers; refusals (503 overloaded) are counted
+            latencies.append(time.perf_counter() - scheduled)
+        else:
             failures[failure] = failures.get(failure, 0) + 1
 
     for n in range(200):  # warm up a connection and the server's caches

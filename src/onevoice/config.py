@@ -61,6 +61,7 @@ class Settings:
     me_token_minutes: float = 15.0
     rate_limit_per_second: float = 2000.0
     rate_limit_burst: int = 4000
+    shed_lag_ms: float = 100.0
     max_traits: int = 200
     erase_scrub: str = "full"
     previous_secret_keys: str = ""
@@ -263,6 +264,9 @@ DOCS: dict[str, str] = {
     "me_token_minutes": "how long a customer token for `/v1/me` lives (at most a day)",
     "rate_limit_per_second": "requests a second each API key (and each customer token) may "
     "make on average, per API process; 0 turns the limit off",
+    "shed_lag_ms": "while the API's event loop runs this many ms late, new `POST /v1/decide` "
+    "requests get 503 `overloaded` with `Retry-After: 1` rather than a place in a growing "
+    "queue; 0 never sheds",
     "rate_limit_burst": "requests a key may make at once before the rate applies",
     "max_traits": "most traits (including `context.traits`) one event may carry",
     "erase_scrub": "after an erasure: `full` rewrites the touched PostgreSQL tables (VACUUM "

@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from onevoice import __version__
 from onevoice.api import errors
 from onevoice.api.limits import RateLimits
+from onevoice.api.overload import LoopLag, ShedWhenBehind
 from onevoice.api.responses import Json
 from onevoice.api.routes import actions, admin, collect, decide, intents, me, ops, privacy, profiles
 from onevoice.api.routes import journeys as journey_routes
@@ -58,6 +59,8 @@ async def _sweep_lapsed(ov: Onevoice) -> None:
 def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     """The API over a bootstrapped onevoice; starts the background processor while up."""
 
+    lag = LoopLag()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sweeper = None
@@ -67,9 +70,13 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
         if run_processor:  # every replica may sweep: closing a lapsed conversation is idempotent
             sweeper = asyncio.create_task(_sweep_lapsed(ov))
         ov.fleet.start()
+        sampler = asyncio.create_task(lag.run())
         try:
             yield
         finally:
+            sampler.cancel()
+            with suppress(asyncio.CancelledError):
+                await sampler
             if sweeper is not None:
                 sweeper.cancel()
                 with suppress(asyncio.CancelledError):
@@ -86,6 +93,7 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(RateLimits, limiter=ov.limiter)
+    app.add_middleware(ShedWhenBehind, lag=lag, limit=ov.settings.shed_lag_ms / 1000)
     app.include_router(collect.router(ov))
     app.include_router(profiles.router(ov))
     app.include_router(admin.router(ov))

@@ -1,0 +1,95 @@
+"""Shed decides when the server falls behind: 503 with ``Retry-After``, before any work.
+
+A server offered more decides than it can answer queues them, and then every answer
+comes later than the last: offered 10% more than it can do, a queue grows by a tenth of
+a second every second, without limit, and every caller waits. Better to say at once
+"not now" to a few, so that the rest keep their latency and the few can try again a
+moment later (or elsewhere, behind a load balancer).
+
+How far behind the server is shows in its event loop: a sampler (:class:`LoopLag`)
+sleeps a few milliseconds at a time and records how late it wakes. Requests waiting to
+be read and handled make it late. While that lag is above ``ONEVOICE_SHED_LAG_MS``, new
+``POST /v1/decide`` requests get 503 ``overloaded`` with ``Retry-After: 1``, costing a few
+microseconds each. Other paths are never shed: collecting events stays open (clients
+would retry anyway, and the ingest path is cheap), and so do look-ups and the Studio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+
+from onevoice.api.errors import error_body
+
+#: The paths shed under overload: the work that makes the queue.
+SHED_PATHS = frozenset({"/v1/decide"})
+#: How often the sampler wakes, in seconds.
+INTERVAL = 0.005
+
+
+class LoopLag:
+    """How late the event loop runs a callback that is due now, in seconds.
+
+    ``run`` is the sampler task. ``lag`` is the larger of the last sample's lateness and
+    the time the sampler itself has been overdue: while the loop is stuck, the lag shows
+    without waiting for the sampler to get its turn.
+    """
+
+    def __init__(self, interval: float = INTERVAL) -> None:
+        self.interval = interval
+        self._late = 0.0
+        self._due = time.perf_counter() + interval
+
+    @property
+    def lag(self) -> float:
+        return max(self._late, time.perf_counter() - self._due)
+
+    async def run(self) -> None:
+        while True:
+            self._due = time.perf_counter() + self.interval
+            await asyncio.sleep(self.interval)
+            self._late = max(0.0, time.perf_counter() - self._due)
+
+
+class ShedWhenBehind:
+    """ASGI middleware: 503 ``overloaded`` for :data:`SHED_PATHS` while the loop's lag is
+    above ``limit`` seconds (``limit`` 0: never)."""
+
+    def __init__(self, app: Any, lag: LoopLag, limit: float) -> None:
+        self.app = app
+        self.lag = lag
+        self.limit = limit
+        self.shed = 0  # requests answered 503, for tests and metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (
+            self.limit > 0
+            and scope["type"] == "http"
+            and scope["path"] in SHED_PATHS
+            and self.lag.lag > self.limit
+        ):
+            self.shed += 1
+            body = orjson.dumps(
+                error_body(
+                    "overloaded",
+                    f"the server is {self.lag.lag * 1000:.0f} ms behind; try again in a second",
+                    None,
+                )
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"retry-after", b"1"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
