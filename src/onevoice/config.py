@@ -264,9 +264,9 @@ DOCS: dict[str, str] = {
     "me_token_minutes": "how long a customer token for `/v1/me` lives (at most a day)",
     "rate_limit_per_second": "requests a second each API key (and each customer token) may "
     "make on average, per API process; 0 turns the limit off",
-    "shed_lag_ms": "while the API's event loop runs this many ms late, new `POST /v1/decide` "
-    "requests get 503 `overloaded` with `Retry-After: 1` rather than a place in a growing "
-    "queue; 0 never sheds",
+    "shed_lag_ms": "while the API's event loop runs this many ms late and decides fill its "
+    "time, new `POST /v1/decide` requests get 503 `overloaded` with `Retry-After: 1` rather "
+    "than a place in a growing queue; 0 never sheds",
     "rate_limit_burst": "requests a key may make at once before the rate applies",
     "max_traits": "most traits (including `context.traits`) one event may carry",
     "erase_scrub": "after an erasure: `full` rewrites the touched PostgreSQL tables (VACUUM "

@@ -93,7 +93,9 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(RateLimits, limiter=ov.limiter)
-    app.add_middleware(ShedWhenBehind, lag=lag, limit=ov.settings.shed_lag_ms / 1000)
+    # only where decides run on the event loop: there its lag is the queue of decides
+    shed = ov.settings.shed_lag_ms / 1000 if ov.decisions.waits_only_for_cpu else 0.0
+    app.add_middleware(ShedWhenBehind, lag=lag, limit=shed)
     app.include_router(collect.router(ov))
     app.include_router(profiles.router(ov))
     app.include_router(admin.router(ov))
