@@ -1,15 +1,16 @@
 """The loopback client of the HTTP benchmarks, run in its own process.
 
 ``python -m bench._client ingest URL WRITE_KEY PEOPLE EVENTS BATCH CONCURRENCY SEED TAG``
-posts the workload's events as ``/v1/batch`` bodies (serialised before the clock starts)
-over CONCURRENCY keep-alive connections; ``python -m bench._client lookup URL KEY FILE N``
-sends N sequential profile look-ups (references read from FILE, one per line). Each
-prints one JSON object on stdout.
+posts the workload's events as ``/v1/batch`` bodies (serialised, as whole requests, before
+the clock starts) over CONCURRENCY keep-alive connections of :mod:`bench._http`;
+``python -m bench._client lookup URL KEY FILE N`` sends N sequential profile look-ups
+(references read from FILE, one per line). Each prints one JSON object on stdout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import http.client
 import statistics
 import sys
@@ -21,6 +22,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import orjson
 
+from bench._http import Connection, request_bytes
 from bench._workload import Workload
 
 
@@ -36,32 +38,35 @@ def _ingest(argv: list[str]) -> dict[str, Any]:
     failures: dict[str, int] = {}
     last_ok = 0.0
     next_index = 0
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    headers = {
+        "Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode(),
+        "Content-Type": "application/json",
+    }
+    requests = [request_bytes("POST", "/v1/batch", f"{host}:{port}", headers, b) for b in bodies]
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker() -> None:
         nonlocal last_ok, next_index
-        while next_index < len(bodies):
-            body = bodies[next_index]
-            next_index += 1
-            began = time.perf_counter()
-            response = await client.post(
-                f"{url}/v1/batch",
-                content=body,
-                headers={"content-type": "application/json"},
-                auth=(key, ""),
-            )
-            latencies.append(time.perf_counter() - began)
-            if 200 <= response.status_code < 300:
-                last_ok = time.monotonic()
-            else:
-                code = str(response.status_code)
-                failures[code] = failures.get(code, 0) + 1
+        connection = await Connection.open(host, port)
+        try:
+            while next_index < len(requests):
+                request = requests[next_index]
+                next_index += 1
+                began = time.perf_counter()
+                status = await connection.exchange(request)
+                latencies.append(time.perf_counter() - began)
+                if 200 <= status < 300:
+                    last_ok = time.monotonic()
+                else:
+                    failures[str(status)] = failures.get(str(status), 0) + 1
+        finally:
+            connection.close()
 
     async def run() -> float:
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(limits=limits, timeout=120) as client:
-            began = time.perf_counter()
-            await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-            return time.perf_counter() - began
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - began
 
     seconds = asyncio.run(run())
     latencies.sort()

@@ -8,11 +8,7 @@ as fast as CONCURRENCY connections allow. Customers are read from FILE, one per 
 Prints one JSON object: the rate and latency of answered requests, and the failures by
 status or error (a server that sheds load answers 503: those are counted, not timed).
 
-The client speaks HTTP/1.1 on asyncio's streams itself, as a load generator such as wrk
-does: requests are prepared bytes and a response is read by its ``Content-Length``. A
-general-purpose client costs more than the server here — httpx's ``AsyncClient`` spent
-about 3 ms per request of this 2-core machine's CPU and, offered 500 requests a second,
-fell behind on its own (its pool scans every waiting request), so it measured itself.
+The client is :mod:`bench._http` (why not httpx: see there).
 """
 
 from __future__ import annotations
@@ -24,6 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+
+from bench._http import Connection, Pool, request_bytes
 
 CHANNELS = ("web", "app", "email", "call_centre")
 #: Connections the paced mode opens at most; beyond that, requests wait (and are timed).
@@ -41,79 +39,8 @@ def _request(host: str, key: str, refs: list[str], n: int) -> bytes:
             "k": 1,
         }
     )
-    head = (
-        f"POST /v1/decide HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-class Connection:
-    """One keep-alive connection: send a prepared request, read one response."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, host: str, port: int) -> Connection:
-        reader, writer = await asyncio.open_connection(host, port)
-        return cls(reader, writer)
-
-    async def exchange(self, request: bytes) -> int:
-        """The response's status code (its body read and dropped)."""
-        self.writer.write(request)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        status = int(lines[0].split(b" ", 2)[1])
-        length = 0
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        if length:
-            await self.reader.readexactly(length)
-        return status
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-class Pool:
-    """Idle connections, opened on demand up to ``limit``; callers beyond it wait."""
-
-    def __init__(self, host: str, port: int, limit: int) -> None:
-        self.host, self.port, self.limit = host, port, limit
-        self.idle: list[Connection] = []
-        self.opened = 0
-        self.freed = asyncio.Condition()
-
-    async def take(self) -> Connection:
-        async with self.freed:
-            while not self.idle and self.opened >= self.limit:
-                await self.freed.wait()
-            if self.idle:
-                return self.idle.pop()
-            self.opened += 1
-        try:
-            return await Connection.open(self.host, self.port)
-        except OSError:
-            async with self.freed:
-                self.opened -= 1
-                self.freed.notify()
-            raise
-
-    async def give(self, connection: Connection | None) -> None:
-        """Back to the pool; ``None`` for a connection that broke (its slot is freed)."""
-        async with self.freed:
-            if connection is None:
-                self.opened -= 1
-            else:
-                self.idle.append(connection)
-            self.freed.notify()
-
-    def close(self) -> None:
-        for connection in self.idle:
-            connection.close()
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    return request_bytes("POST", "/v1/decide", host, headers, body)
 
 
 def _summary(latencies: list[float], seconds: float, failures: dict[str, int]) -> dict[str, Any]:
