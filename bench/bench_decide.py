@@ -3,7 +3,8 @@
 * in-process — 100,000 profiles built through the Collector and Processor, a catalog of
   200 actions with CEL eligibility rules; ``ov.decisions.decide`` (profile look-up,
   contact log, arbitration, the decision log write) timed call by call: p50/p99, and the
-  arbitration alone (the domain ``decide``) inside the same calls.
+  arbitration alone (the domain ``decide``) inside the same calls; with the garbage
+  collector set as ``serve`` sets it (:mod:`onevoice.ops.heap`).
 * HTTP — ``onevoice serve`` (one process) on that database; a client process sends
   ``POST /v1/decide`` open-loop at 500 per second: p50/p99 from each request's scheduled
   start; the same at :data:`LIGHT_RATE` per second, which one process keeps up with (the
@@ -23,6 +24,7 @@ the log written first and ``ONEVOICE_DECISION_LOG_FLUSH_MS`` = :data:`FLUSH_MS`
 
 from __future__ import annotations
 
+import gc
 import random
 import shutil
 import subprocess
@@ -38,6 +40,7 @@ import orjson
 from bench.bench_listening_post import ROOT, _machine, _row, _served
 from onevoice.bootstrap import bootstrap
 from onevoice.config import Settings
+from onevoice.ops.heap import tune_long_running
 from onevoice.services import decisions as decisions_module
 
 Row = dict[str, Any]
@@ -162,6 +165,8 @@ def _in_process(database: str, people: int, calls: int, **log: float) -> dict[st
             core.append(time.perf_counter() - began)
 
     ov = bootstrap(Settings(database_url=database, **log))  # type: ignore[arg-type]
+    thresholds = gc.get_threshold()
+    tune_long_running()  # the collector settings of `serve`, undone below
     rng = random.Random(5)
     total: list[float] = []
     chosen = 0
@@ -180,6 +185,8 @@ def _in_process(database: str, people: int, calls: int, **log: float) -> dict[st
     finally:
         decisions_module.decide = arbitrate  # type: ignore[assignment]
         ov.close()  # a log written behind is committed here: counted in rate and CPU
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     core = core[200:]
     return {
