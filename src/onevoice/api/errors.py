@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -46,6 +47,26 @@ class ApiError(OnevoiceError):
 
 def error_body(code: str, message: str, field: str | None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "field": field}}
+
+
+async def send_refusal(
+    send: Any, status: int, code: str, message: str, retry_after: int, field: str | None = None
+) -> None:
+    """Answer at the ASGI level, before any route runs: a JSON error with ``Retry-After``
+    (rate limits, shedding)."""
+    body = orjson.dumps(error_body(code, message, field))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(retry_after).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def status_of(error: OnevoiceError) -> int:

@@ -14,9 +14,7 @@ import contextlib
 import hashlib
 from typing import Any
 
-import orjson
-
-from onevoice.api.errors import error_body
+from onevoice.api.errors import send_refusal
 from onevoice.domain.errors import RateLimited
 from onevoice.services.ratelimit import RateLimiter
 
@@ -51,19 +49,7 @@ class RateLimits:
         try:
             self.limiter.take(credential_of(scope["headers"], scope.get("client")))
         except RateLimited as error:
-            body = orjson.dumps(error_body(error.code, error.message, error.field))
-            retry = str(max(1, round(error.retry_after + 0.5)))
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 429,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"retry-after", retry.encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            retry = max(1, round(error.retry_after + 0.5))
+            await send_refusal(send, 429, error.code, error.message, retry, error.field)
             return
         await self.app(scope, receive, send)

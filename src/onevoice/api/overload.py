@@ -30,9 +30,7 @@ import math
 import time
 from typing import Any
 
-import orjson
-
-from onevoice.api.errors import error_body
+from onevoice.api.errors import send_refusal
 
 #: The paths shed under overload: the work that makes the queue.
 SHED_PATHS = frozenset({"/v1/decide"})
@@ -106,25 +104,8 @@ class ShedWhenBehind:
             return
         if self.lag.lag > self.limit and self.busy.share > BUSY:
             self.shed += 1
-            body = orjson.dumps(
-                error_body(
-                    "overloaded",
-                    f"the server is {self.lag.lag * 1000:.0f} ms behind; try again in a second",
-                    None,
-                )
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"retry-after", b"1"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            message = f"the server is {self.lag.lag * 1000:.0f} ms behind; try again in a second"
+            await send_refusal(send, 503, "overloaded", message, 1)
             return
         began = time.perf_counter()
         try:
