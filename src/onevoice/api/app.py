@@ -60,6 +60,8 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     """The API over a bootstrapped onevoice; starts the background processor while up."""
 
     lag = LoopLag()
+    # decides are shed only where they run on the event loop: there its lag is their queue
+    shed = ov.settings.shed_lag_ms / 1000 if ov.decisions.waits_only_for_cpu else 0.0
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -70,13 +72,14 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
         if run_processor:  # every replica may sweep: closing a lapsed conversation is idempotent
             sweeper = asyncio.create_task(_sweep_lapsed(ov))
         ov.fleet.start()
-        sampler = asyncio.create_task(lag.run())
+        sampler = asyncio.create_task(lag.run()) if shed > 0 else None
         try:
             yield
         finally:
-            sampler.cancel()
-            with suppress(asyncio.CancelledError):
-                await sampler
+            if sampler is not None:
+                sampler.cancel()
+                with suppress(asyncio.CancelledError):
+                    await sampler
             if sweeper is not None:
                 sweeper.cancel()
                 with suppress(asyncio.CancelledError):
@@ -93,8 +96,6 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(RateLimits, limiter=ov.limiter)
-    # only where decides run on the event loop: there its lag is the queue of decides
-    shed = ov.settings.shed_lag_ms / 1000 if ov.decisions.waits_only_for_cpu else 0.0
     app.add_middleware(ShedWhenBehind, lag=lag, limit=shed)
     app.include_router(collect.router(ov))
     app.include_router(profiles.router(ov))

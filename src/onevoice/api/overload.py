@@ -53,7 +53,7 @@ class LoopLag:
     def __init__(self, interval: float = INTERVAL) -> None:
         self.interval = interval
         self._late = 0.0
-        self._due = time.perf_counter() + interval
+        self._due = math.inf  # no lag until the sampler runs
 
     @property
     def lag(self) -> float:
