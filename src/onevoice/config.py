@@ -35,7 +35,7 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     decision_log_flush_ms: float = 0.0
     decision_log_write_ms: float = 10.0
-    process_batch_size: int = 2000
+    process_batch_size: int = 5000
     processing: str = "process"
     log_level: str = "info"
     conversation_window_hours: float = 72.0
@@ -231,7 +231,9 @@ DOCS: dict[str, str] = {
     "the next decision for the customer, erasure, reports) waits for the rows it needs. A crash "
     "of the process or machine can lose the decisions of that last window. 0: each decision is "
     "committed before decide answers (then `ONEVOICE_DECISION_LOG_FLUSH_MS` applies)",
-    "process_batch_size": "events per processing step (identity + profiles)",
+    "process_batch_size": "events per processing step (identity + profiles): larger steps "
+    "cost less per event while a backlog is worked off, and hold the database's writer "
+    "longer (an API append may wait for one step's commit)",
     "processing": "where `onevoice serve` files events under people: `process` (a child "
     "process, so ingest keeps the API's interpreter to itself) or `thread` (in the API process)",
     "log_level": "log level of the server",
