@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,7 +33,8 @@ def served(database_url: str) -> Iterator[LiveServer]:
         database_url=database_url, secret_key="test-secret", holdout_share=0.0,
         control_share=0.5, explore_share=0.0,
     )  # fmt: skip
-    ov: Onevoice = bootstrap(settings)
+    numbers = itertools.count()  # decision ids, and so the control's draws, fixed
+    ov: Onevoice = bootstrap(settings, new_id=lambda: f"decision-{next(numbers):04d}")
     ov.actions.load({"actions": [OFFER]})
     people = [f"a{n}" for n in range(30)]
     consent = {"consent": {"marketing": {"*": True}}}
@@ -46,6 +48,7 @@ def served(database_url: str) -> Iterator[LiveServer]:
     ov.processor.run_until_idle()
     decided = [ov.decisions.decide(f"userId:{u}", "web").decision for u in people]
     buyers = [u for u, d in zip(people, decided, strict=True) if d.action_ids][:10]
+    assert len(buyers) == 10, "the fixed decision ids must leave at least ten treated"
     ov.collector.collect(
         [{"type": "track", "userId": u, "event": "Order Completed",
           "properties": {"revenue": 20}} for u in buyers], source="test",

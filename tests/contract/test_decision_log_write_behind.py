@@ -32,7 +32,10 @@ WINDOW_MS = 60_000
 def written_behind(database_url: str) -> Onevoice:
     ov = bootstrap(
         Settings(
-            database_url=database_url, secret_key="test-secret", decision_log_write_ms=WINDOW_MS
+            database_url=database_url,
+            secret_key="test-secret",
+            decision_log_write_ms=WINDOW_MS,
+            explore_share=0.0,  # the offer always wins: no Thompson draw ranks it below 0
         )
     )
     ov.actions.load(CATALOG)
