@@ -18,6 +18,7 @@ from onevoice.services.ports import DecisionRecord
 from onevoice.store import open_store
 from onevoice.store import sqlite as sqlite_store
 from onevoice.store.sqlite import SqliteStore
+from tests.contract.test_decision_log_write_behind import CATALOG
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -43,21 +44,7 @@ def test_a_deferred_decision_is_read_at_once_and_kept(database_url: str) -> None
             decision_log_write_ms=0,
         )
     )
-    ov.actions.load(
-        {
-            "actions": [
-                {
-                    "id": "offer",
-                    "purpose": "service",
-                    "value": 10,
-                    "treatments": {
-                        "web": {"title": "Hello", "body": "…"},
-                        "app": {"title": "Hello", "body": "…"},
-                    },
-                }
-            ]
-        }
-    )
+    ov.actions.load(CATALOG)
     other = open_store(database_url)
     try:
         first = ov.decisions.decide("userId:u1", "web").decision
