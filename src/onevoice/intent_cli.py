@@ -151,7 +151,8 @@ def eval_intents(customers: int, days: int, seed: int, holdout: float, file: Pat
         on_step=lambda text: console.print(f"[dim]{text}…[/dim]"),
     )
     table = Table(
-        "intent", "active", "auc", "baseline_auc", "precision_at_top", "baseline_precision",
+        "intent", "active", "auc", "baseline_auc", "auc_gain (95% CI)", "precision_at_top",
+        "baseline_precision",
         "lead_time", "baseline_lead_time", "detected", "outcomes",
         title=f"intent detection on held-out customers (top = highest {TOP_SHARE:.0%} of "
         "snapshots; lead_time = median hours from first top-scored event to the outcome)",
@@ -162,6 +163,7 @@ def eval_intents(customers: int, days: int, seed: int, holdout: float, file: Pat
             f"{r.positives:,}",
             f"{r.auc:.3f}",
             f"{r.baseline_auc:.3f}",
+            _gain(r.auc - r.baseline_auc, r.gain_interval),
             f"{r.precision_at_top:.3f}",
             f"{r.baseline_precision_at_top:.3f}",
             _hours(r.lead_time_hours),
@@ -171,6 +173,13 @@ def eval_intents(customers: int, days: int, seed: int, holdout: float, file: Pat
         )
     Console(width=200).print(table)
     console.print(f"evaluated in {time.perf_counter() - started:.0f}s")
+
+
+def _gain(gain: float, interval: tuple[float, float]) -> str:
+    low, high = interval
+    if math.isnan(gain) or math.isnan(low):
+        return "—"
+    return f"{gain:+.3f} ({low:+.3f} to {high:+.3f})"
 
 
 def _hours(value: float) -> str:

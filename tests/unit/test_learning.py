@@ -163,3 +163,26 @@ def test_outcomes_map_to_one_reward_per_decision(outcomes: list[str], reward: fl
 )
 def test_the_docstring_examples_run(module: ModuleType) -> None:
     assert doctest.testmod(module).failed == 0
+
+
+def test_logistic_draws_follow_the_posterior_and_are_independent_within_a_decision() -> None:
+    """Each decision's draws (a window of a table made once): per action, the score's
+    logit has the posterior's mean and spread, and two actions' draws do not move together."""
+    import numpy as np
+
+    learner = BayesianLogistic()
+    for n in range(200):
+        learner.learn_one("a", {}, float(n % 4 == 0))
+    mu, variance = learner._scores(["a", "b"], {})
+    logits = [
+        np.log(d / (1 - d))
+        for seed in range(40)
+        for d in learner.sample_matrix(["a", "b"], {}, 500, 10**12 + seed).astype(float)
+    ]
+    drawn = np.array(logits)
+    spread = np.sqrt(variance)
+    assert np.all(np.abs(drawn.mean(axis=0) - mu) < 0.05 * spread)
+    assert np.all(np.abs(drawn.std(axis=0) / spread - 1) < 0.05)
+    assert abs(np.corrcoef(drawn[:, 0], drawn[:, 1])[0, 1]) < 0.03
+    wide = learner.sample_matrix([f"x{n}" for n in range(12_000)], {}, 200, 5)
+    assert wide.shape == (200, 12_000)  # more than the table holds: drawn afresh
