@@ -77,14 +77,15 @@ def serve(host: str | None, port: int | None, database: str | None, demo: bool) 
 
     settings = settings_from(database_url=database, host=host, port=port)
     try:
+        if demo:  # played before the serving engine opens: it starts from what was stored
+            from onevoice.demo import play_demo
+
+            play_demo(settings, echo=click.echo)
         ov = bootstrap(settings)
     except OnevoiceError as error:
         click.echo(f"error: {error.message}", err=True)
         sys.exit(2)
     if demo:
-        from onevoice.demo import load_demo
-
-        load_demo(ov, echo=click.echo)
         _print_demo_keys(ov)
     click.echo(
         f"onevoice on http://{settings.host}:{settings.port}  (API docs at /docs; "

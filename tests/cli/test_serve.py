@@ -96,3 +96,45 @@ def test_a_different_secret_key_than_the_database_was_built_with_is_refused(
     )
     assert done.returncode == 2
     assert "ONEVOICE_SECRET_KEY" in done.stderr
+
+
+def test_serve_demo_plays_the_demo_world_and_serves_what_it_learned(tmp_path: Path) -> None:
+    """The README's first command (``./run demo`` runs ``onevoice serve --demo``) on the
+    embedded default: the world is played, keys are printed, decide answers and the
+    reports read the demo's own decision log."""
+    port = free_port()
+    process = subprocess.Popen(
+        [ONEVOICE, "serve", "--demo", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        for line in process.stdout:  # the demo's progress, then uvicorn's start-up lines
+            lines.append(line)
+            if "Uvicorn running" in line or "Application startup complete" in line:
+                break
+        output = "".join(lines)
+        assert "demo world ready" in output, output
+        keys = dict(line.split()[:2] for line in lines if line.startswith(("  server", "  admin")))
+        url = f"http://127.0.0.1:{port}"
+        decided = httpx.post(
+            f"{url}/v1/decide",
+            json={"customer": "userId:hb-53e75a-0000194", "channel": "web"},
+            headers={"Authorization": f"Bearer {keys['server']}"},
+            timeout=30,
+        )
+        assert decided.status_code == 200, decided.text
+        roi = httpx.get(
+            f"{url}/v1/reports/roi",
+            headers={"Authorization": f"Bearer {keys['admin']}"},
+            timeout=60,
+        )
+        assert roi.status_code == 200 and roi.json()["rows"], roi.text
+        assert (tmp_path / "onevoice.db").exists()  # the embedded default, in the working folder
+    finally:
+        process.terminate()
+        process.wait(20)

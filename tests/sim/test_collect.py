@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 from click.testing import CliRunner
 
-from onevoice.bootstrap import Onevoice
+from onevoice.bootstrap import Onevoice, bootstrap
 from onevoice.cli import main
-from onevoice.demo import load_demo
+from onevoice.config import Settings
+from onevoice.demo import load_demo, play_demo
 from onevoice.sim import simulate
 from onevoice.sim.export import write_events
 from onevoice.sim.feed import feed, process
 from onevoice.sim.policies import StaticRules
 from onevoice.sim.segment import Identities, people_tag
-from tests.sim.conftest import small
+from tests.sim.conftest import END, small
 
 
 def test_a_world_is_collected_without_rejections_and_only_once(ov: Onevoice) -> None:
@@ -45,6 +47,31 @@ def test_the_demo_fills_an_empty_store_and_leaves_a_full_one(ov: Onevoice) -> No
     assert not all(c["marketing"]["email"] for c in consents)
     load_demo(ov, lines.append)
     assert ov.store.count_events() == events
+    assert "not loading" in lines[-1]
+
+
+def test_the_played_demo_leaves_profiles_a_learned_model_and_a_decision_log(
+    database_url: str,
+) -> None:
+    """``serve --demo``: onevoice decided for the bank throughout, so the reports have a
+    log to read and the engine that serves next starts from what was learned."""
+    settings = Settings(database_url=database_url, secret_key="test-secret", processing="thread")
+    lines: list[str] = []
+    assert play_demo(settings, lines.append, config=small(customers=200, days=7))
+    assert any("demo world ready" in line for line in lines)
+    ov = bootstrap(settings)
+    try:
+        assert ov.store.count_profiles() > 150
+        assert len(ov.actions.list()) == 5
+        assert not ov.decisions.learner.version.endswith("@0")  # it learned from responses
+        log = ov.reports.log(END - timedelta(days=8), END + timedelta(days=1))
+        assert log.subject.size > 100  # the decisions made in the simulated week
+        assert ov.reports.roi(END - timedelta(days=8), END + timedelta(days=1))
+        decided = ov.decisions.decide(f"profile:{_profiles(ov)[0].profile_id}", "web")
+        assert decided.decision.decision_id
+    finally:
+        ov.close()
+    assert not play_demo(settings, lines.append, config=small(customers=200, days=7))
     assert "not loading" in lines[-1]
 
 

@@ -89,7 +89,8 @@ class OnevoicePolicy:
     """Runs onevoice's decide path in-process; see the module docstring.
 
     ``settings`` are :class:`~onevoice.config.Settings` fields (``ONEVOICE_*`` without the
-    prefix) over :data:`DEFAULT_SETTINGS`; ``database_url`` defaults to a temporary file
+    prefix; ``secret_key`` too, else a fixed one) over :data:`DEFAULT_SETTINGS`;
+    ``database_url`` defaults to a temporary file
     (a database given must be fresh: decision ids are numbered from 1 for ``seed``, so that
     a seeded run is repeatable).
     After a run, ``ov`` is the engine (its store holds every decision and response).
@@ -233,7 +234,7 @@ class OnevoicePolicy:
         if url is None:
             self._folder = tempfile.TemporaryDirectory(prefix="onevoice-sim-")
             url = f"{self._folder.name}/onevoice.db"
-        settings = Settings(database_url=url, secret_key="simulator", **self.settings)
+        settings = Settings(**{"secret_key": "simulator", **self.settings, "database_url": url})
         counter = itertools.count(1)
         prefix = f"sim-{self._ids.tag}-{self.seed}-"
         self._ov = bootstrap(
