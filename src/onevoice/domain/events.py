@@ -85,8 +85,14 @@ class Event:
     integrations: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
 
-    def to_record(self) -> dict[str, Any]:
-        """A JSON-ready dict in Segment's shape, plus onevoice's ``channel`` and ids."""
+    def to_record(self, *, copy: bool = True) -> dict[str, Any]:
+        """A JSON-ready dict in Segment's shape, plus onevoice's ``channel`` and ids.
+
+        ``copy=False`` for a record serialised at once and dropped (the append): it shares
+        the event's ``properties``, ``traits``, ``context`` and ``integrations`` when they
+        are plain dicts, where the default copies them so the caller may change its record.
+        """
+        mapping = dict if copy else _as_dict
         record: dict[str, Any] = {
             "messageId": self.message_id,
             "type": self.type,
@@ -107,13 +113,13 @@ class Event:
         if self.group_id is not None:
             record["groupId"] = self.group_id
         if self.properties:
-            record["properties"] = dict(self.properties)
+            record["properties"] = mapping(self.properties)
         if self.traits:
-            record["traits"] = dict(self.traits)
+            record["traits"] = mapping(self.traits)
         if self.context:
-            record["context"] = dict(self.context)
+            record["context"] = mapping(self.context)
         if self.integrations:
-            record["integrations"] = dict(self.integrations)
+            record["integrations"] = mapping(self.integrations)
         if self.source:
             record["source"] = self.source
         return record
@@ -150,6 +156,11 @@ class Event:
         if isinstance(context_traits, dict) and context_traits:
             return {**context_traits, **self.traits}
         return self.traits
+
+
+def _as_dict(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """``mapping`` itself if it is a dict, else a dict copy of it."""
+    return mapping if type(mapping) is dict else dict(mapping)
 
 
 _EVENT_SLOTS = tuple(getattr(Event, name).__set__ for name in Event.__dataclass_fields__)
