@@ -429,26 +429,16 @@ def _identifiers(
     context: Mapping[str, Any],
 ) -> tuple[Identifier, ...]:
     found: dict[tuple[str, str], Identifier] = {}
-
-    def add(id_type: str, value: object, where: str) -> None:
-        try:
-            identifier = ids.make(id_type, value)
-        except InvalidIdentifier as error:
-            raise InvalidEvent(f"{where}: {error.message}", field=where) from None
-        found.setdefault((identifier.type, identifier.value), identifier)
-
     # userId and anonymousId were checked by _optional_id (a stripped, bounded string)
     if user_id is not None:
-        found[(ids.USER_ID, user_id)] = Identifier(ids.USER_ID, user_id)
+        found[(ids.USER_ID, user_id)] = ids.new_identifier(ids.USER_ID, user_id)
     if anonymous_id is not None:
-        found.setdefault(
-            (ids.ANONYMOUS_ID, anonymous_id), Identifier(ids.ANONYMOUS_ID, anonymous_id)
-        )
+        found[(ids.ANONYMOUS_ID, anonymous_id)] = ids.new_identifier(ids.ANONYMOUS_ID, anonymous_id)
     extra = context.get("identifiers")
     if isinstance(extra, dict):
         for key, value in extra.items():
             if value is not None and value != "":
-                add(key, value, f"context.identifiers.{key}")
+                _add(found, key, value, f"context.identifiers.{key}")
     elif isinstance(extra, list):
         for n, item in enumerate(extra):
             if not isinstance(item, dict) or "type" not in item or "value" not in item:
@@ -456,24 +446,33 @@ def _identifiers(
                     "each of context.identifiers must be {type, value}",
                     field=f"context.identifiers[{n}]",
                 )
-            add(str(item["type"]), item["value"], f"context.identifiers[{n}]")
+            _add(found, str(item["type"]), item["value"], f"context.identifiers[{n}]")
     elif extra is not None:
         raise InvalidEvent(
             "context.identifiers must be an object or a list", field="context.identifiers"
         )
     context_traits = context.get("traits")
     for where, source in (("traits", traits), ("context.traits", context_traits)):
-        if isinstance(source, dict):
+        if isinstance(source, dict) and source:
             for key in _TRAIT_IDENTIFIERS:
                 value = source.get(key)
                 if value is not None and value != "":
-                    add(key, value, f"{where}.{key}")
+                    _add(found, key, value, f"{where}.{key}")
     device = context.get("device")
     if isinstance(device, dict) and device.get("id"):
-        add(ids.DEVICE_ID, device["id"], "context.device.id")
+        _add(found, ids.DEVICE_ID, device["id"], "context.device.id")
     if len(found) == 1:
         return tuple(found.values())
     return tuple(sorted(found.values(), key=_strength))
+
+
+def _add(found: dict[tuple[str, str], Identifier], id_type: str, value: object, where: str) -> None:
+    """Add one identifier the event carries (the first of equal ones is kept)."""
+    try:
+        identifier = ids.make(id_type, value)
+    except InvalidIdentifier as error:
+        raise InvalidEvent(f"{where}: {error.message}", field=where) from None
+    found.setdefault((identifier.type, identifier.value), identifier)
 
 
 def _strength(identifier: Identifier) -> tuple[int, str, str]:
