@@ -257,6 +257,8 @@ def parse_time(value: object, field_name: str) -> datetime:
         raise InvalidEvent(
             f"{field_name} {value!r} is not an ISO 8601 date-time", field=field_name
         ) from None
+    if moment.tzinfo is UTC:  # a ``Z`` or ``+00:00``: already as onevoice keeps it
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
