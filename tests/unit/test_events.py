@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import random
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from onevoice.domain.errors import InvalidEvent
-from onevoice.domain.events import Event, parse_event
+from onevoice.domain.events import Event, format_time, parse_event
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -126,3 +127,18 @@ def test_group_traits_describe_the_group_not_the_person() -> None:
     event = parse(type="group", userId="u", groupId="g", traits={"name": "ACME", "email": "x@y"})
     assert event.all_traits == {}
     assert [str(i) for i in event.identifiers] == ["userId:u"]
+
+
+def test_times_are_formatted_as_isoformat_would_in_utc_with_milliseconds() -> None:
+    rng = random.Random(3)
+    plus_two = timezone(timedelta(hours=2))
+    moments = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999999, UTC)]
+    moments += [
+        datetime.min.replace(tzinfo=UTC) + timedelta(microseconds=rng.randrange(3 * 10**17))
+        for _ in range(2000)
+    ]
+    moments += [datetime(2026, 3, 2, 1, 30, 0, 1500, tzinfo=plus_two)]
+    for moment in moments:
+        utc = moment.astimezone(UTC)
+        assert format_time(moment) == utc.isoformat(timespec="milliseconds")[:-6] + "Z"
+    assert format_time(moments[-1]) == "2026-03-01T23:30:00.001Z"

@@ -77,6 +77,22 @@ class Identifier:
         return f"{self.type}:{self.value}"
 
 
+_SET_TYPE = getattr(Identifier, "type").__set__  # noqa: B009 (the slot, not a str)
+_SET_VALUE = getattr(Identifier, "value").__set__  # noqa: B009
+_blank = object.__new__
+
+
+def new_identifier(id_type: str, value: str) -> Identifier:
+    """``Identifier(id_type, value)`` for a canonical type and a normalised value, through
+    the slots' own setters: the frozen dataclass's ``__init__`` sets each field with
+    ``object.__setattr__``, which costs several times as much, and every event builds
+    one to three identifiers when it is parsed."""
+    identifier: Identifier = _blank(Identifier)
+    _SET_TYPE(identifier, id_type)
+    _SET_VALUE(identifier, value)
+    return identifier
+
+
 def canonical_type(raw_type: str) -> str:
     """The canonical name of an identifier type (``user_id`` → ``userId``)."""
     known = _CANONICAL.get(raw_type)  # every event names a few types: skip the regex
@@ -134,7 +150,7 @@ def _normalise_phone(text: str) -> str:
 def make(id_type: str, value: object) -> Identifier:
     """Build a normalised identifier from a raw type name and value."""
     canonical = canonical_type(id_type)
-    return Identifier(canonical, normalise(canonical, value))
+    return new_identifier(canonical, normalise(canonical, value))
 
 
 def parse(text: str) -> Identifier:

@@ -56,7 +56,7 @@ class PostgresStore(SqlStore):
         CONFLICT into the log: COPY costs a third of the client CPU of ``executemany``.
         Each group is credited with the rows it was first to bring (a message id in two
         groups of one commit counts for the earlier one, a retried one for neither)."""
-        rows = [[event_row(e, e.to_record()) for e in events] for events in groups]
+        rows = [[event_row(e) for e in events] for events in groups]
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS incoming_events (n INTEGER, k INTEGER, "

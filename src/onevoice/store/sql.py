@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 import orjson
@@ -120,18 +121,20 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
         return self.append_event_groups([events])[0]
 
     def append_event_groups(self, groups: Sequence[Sequence[Event]]) -> list[int]:
+        """One multi-row INSERT per :data:`_ROWS_PER_INSERT` events: ``executemany``
+        binds and steps a statement per row, and that cost about as much again as the rows
+        themselves (measured on SQLite: 12 → 9 µs per new event, 6 → 2 per duplicate)."""
         # rows are built before the write lock is taken: formatting is the slow part
-        rows = [[event_row(e, e.to_record()) for e in events] for events in groups]
-        sql = self._q(
-            "INSERT INTO events (message_id, type, channel, ts, received_at, body) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"
-        )
+        rows = [[event_row(e) for e in events] for events in groups]
         counts = []
         with self._write() as cur:
             for group in rows:
-                if group:
-                    cur.executemany(sql, group)
-                counts.append(max(cur.rowcount, 0) if group else 0)
+                count = 0
+                for start in range(0, len(group), _ROWS_PER_INSERT):
+                    chunk = group[start : start + _ROWS_PER_INSERT]
+                    cur.execute(_insert_events(self.placeholder, len(chunk)), _flat(chunk))
+                    count += max(cur.rowcount, 0)
+                counts.append(count)
         return counts
 
     def read_events(self, after_seq: int, limit: int) -> list[tuple[int, Event]]:
@@ -584,6 +587,28 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
             return str(cur.fetchone()[0])
 
 
-def event_row(e: Event, r: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
-    """The events row of one event (its record formats each time once, not twice)."""
+def event_row(e: Event) -> tuple[str, str, str, str, str, str]:
+    """The events row of one event (its record formats each time once, not twice; it is
+    serialised at once and dropped, so it may share the event's mappings)."""
+    r = e.to_record(copy=False)
     return (e.message_id, e.type, e.channel, r["timestamp"], r["receivedAt"], dumps(r))
+
+
+#: Events per INSERT statement: 6 parameters each stay under SQLite's historical limit
+#: of 999 parameters per statement.
+_ROWS_PER_INSERT = 100
+
+
+@lru_cache(maxsize=2 * _ROWS_PER_INSERT)
+def _insert_events(placeholder: str, n: int) -> str:
+    """``INSERT … VALUES`` for ``n`` events that skips message ids already stored."""
+    row = "(" + ", ".join([placeholder] * 6) + ")"
+    return (
+        "INSERT INTO events (message_id, type, channel, ts, received_at, body) VALUES "
+        + ", ".join([row] * n)
+        + " ON CONFLICT (message_id) DO NOTHING"
+    )
+
+
+def _flat(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    return [value for row in rows for value in row]
