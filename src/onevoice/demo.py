@@ -92,8 +92,8 @@ def play_demo(
         f"simulating the demo world with onevoice deciding: {config.customers:,} customers, "
         f"{config.days} days…"
     )
-    # the serving settings, with the simulator's speed-ups: a crash while loading loses a
-    # demo, which the next start loads again (the database stays empty until the end)
+    # the serving settings, with the simulator's speed-up (no fsync per commit: a demo
+    # lost to a power cut is loaded again)
     fields = {**_fields(settings), "sqlite_synchronous": "OFF"}
     policy = OnevoicePolicy(database_url=settings.database_url, settings=fields, tag="demo")
     try:
@@ -107,6 +107,12 @@ def play_demo(
         policy.ov.collector.collect(survey_calls(world), source="survey")
         process(policy.ov.processor)
         events = policy.ov.store.count_events()
+    except BaseException:  # Ctrl-C included: the days played so far are stored
+        echo(
+            f"the demo world did not finish loading: {settings.database_url} holds part of it, "
+            "and a database with events is served as it is — delete it to load the whole world"
+        )
+        raise
     finally:
         policy.close()
     echo(

@@ -33,21 +33,24 @@ def test_a_weight_of_two_counts_a_snapshot_twice() -> None:
     )
 
 
-def test_a_clearly_better_model_has_an_interval_above_zero() -> None:
+def _interval(signal: float, baseline_signal: float) -> tuple[float, float, float]:
+    """The gain interval of a model reading ``signal`` over one reading ``baseline_signal``
+    (each plus its own noise), and the gain itself."""
     customer, truth = _world()
     noise = np.random.default_rng(4)
-    baseline = truth * 0.5 + noise.normal(size=truth.size)
-    better = truth * 1.5 + noise.normal(size=truth.size)
-    low, high = auc_gain_interval(better, baseline, truth, customer)
-    assert 0 < low < auc(better, truth) - auc(baseline, truth) < high
+    baseline = truth * baseline_signal + noise.normal(size=truth.size)
+    model = truth * signal + noise.normal(size=truth.size)
+    low, high = auc_gain_interval(model, baseline, truth, customer)
+    return low, auc(model, truth) - auc(baseline, truth), high
+
+
+def test_a_clearly_better_model_has_an_interval_above_zero() -> None:
+    low, gain, high = _interval(1.5, 0.5)
+    assert 0 < low < gain < high
 
 
 def test_two_equally_good_models_have_an_interval_around_zero() -> None:
-    customer, truth = _world()
-    noise = np.random.default_rng(5)
-    one = truth * 0.8 + noise.normal(size=truth.size)
-    other = truth * 0.8 + noise.normal(size=truth.size)
-    low, high = auc_gain_interval(one, other, truth, customer)
+    low, _gain, high = _interval(0.8, 0.8)
     assert low < 0 < high
 
 
