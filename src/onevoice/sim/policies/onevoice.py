@@ -10,9 +10,10 @@ collector and processor, so profiles are live; Harbour Bank's offers are loaded 
 - **outbound**: for customers whose recent behaviour gives a reason (interest in a product
   or a problem at least ``trigger``; a brand would call decide from such a trigger rather
   than for its whole base every day) and who have not been sent anything for ``gap_days``
-  (the brand's own send log, as the view shows it; 3 days, the static rules' spacing: how
-  often the brand *asks* — how often it may *send* is onevoice's contact policy, its caps
-  and fatigue budget), on email, then push, then SMS where
+  (the brand's own send log, as the view shows it; 2 days: how often the brand *asks* — how
+  often it may *send* is onevoice's contact policy, its caps, fatigue budget and opt-out
+  price; asked every 3 days, as static rules send, the mortgage researchers who were worth a
+  message more often went without), on email, then push, then SMS where
   the brand holds consent, stopping at the first channel on which an action wins; sent at
   10:00 on the customer's clock.
 
@@ -105,7 +106,7 @@ class OnevoicePolicy:
         settings: Mapping[str, Any] | None = None,
         catalog: Any = None,
         trigger: float = 1.5,
-        gap_days: int = 3,
+        gap_days: int = 2,
         dismiss_ignored: tuple[str, ...] = (),
         seed: int = 0,
         tag: str = "ov",
