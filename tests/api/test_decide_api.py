@@ -189,3 +189,39 @@ def test_decide_checks_its_input_and_its_key(live: LiveServer, api: httpx.Client
     )
     assert anonymous.status_code == 401
     assert "error" in anonymous.json()
+
+
+def test_unusual_requests_are_answered_as_plain_ones_are(
+    live: LiveServer, api: httpx.Client
+) -> None:
+    """Plain decides are answered without the framework's routing (``api/fast_decide.py``);
+    whatever is not plain still gets the route's own answer."""
+    who = customer(live, user(held=False))
+    plain = decide(api, who, "web")
+    # a k sent as text is still accepted, as the route's model accepts it
+    lax = decide(api, who, "email", k="1")
+    assert lax.keys() == plain.keys() and lax["conversation"] == plain["decision_id"]
+    missing = api.post("/v1/decide", json={"customer": who})
+    assert missing.status_code == 422 and missing.json()["error"]["field"] == "channel"
+    typed = api.post("/v1/decide", json={"customer": who, "channel": "web", "context": [1]})
+    assert typed.status_code == 422 and typed.json()["error"]["field"] == "context"
+    broken = api.post(
+        "/v1/decide", content=b'{"customer": ', headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 422 and "error" in broken.json()
+    text = api.post("/v1/decide", content=b"customer", headers={"content-type": "text/plain"})
+    assert text.status_code == 415
+    wrong = api.post(
+        "/v1/decide",
+        json={"customer": who, "channel": "web"},
+        headers={"authorization": f"Bearer {live.write_key}"},
+    )
+    assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Basic, Bearer"
+    assert wrong.json()["error"]["field"] == "authorization"
+    unknown = api.post("/v1/decide", json={"customer": "userId:nobody-at-all", "channel": "web"})
+    assert unknown.status_code == 200 and unknown.json()["actions"] == []
+    metrics = httpx.get(f"{live.url}/metrics").text
+    made = [line for line in metrics.splitlines() if line.startswith("onevoice_decisions_total{")]
+    assert made and float(made[0].rsplit(" ", 1)[1]) >= 3
+    timed = [line for line in metrics.splitlines() if 'route="/v1/decide",status="200"' in line]
+    assert timed  # the request timing names the route, as it did through the framework
