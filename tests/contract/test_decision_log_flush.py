@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,19 @@ def _pragmas(store: SqliteStore) -> tuple[Any, Any]:
         sync = store._writer.execute("PRAGMA synchronous").fetchone()[0]
         autocheckpoint = store._writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     return sync, autocheckpoint
+
+
+def test_sqlite_stores_a_logged_body_as_json_text(tmp_path: Path) -> None:
+    # the body goes in as UTF-8 bytes cast to TEXT: it must come back as the same text,
+    # typed TEXT, so that SQL's JSON functions (the reports) read it
+    store = SqliteStore(tmp_path / "log.db")
+    body = {"reasons": ["expected value 4.20 = 5.0% × value 84 − contact cost 0.10"]}
+    try:
+        store.add_decision(replace(record(1), body=body))
+        with store._read() as cur:
+            cur.execute("SELECT typeof(body), json_extract(body, '$.reasons[0]') FROM decisions")
+            assert cur.fetchone() == ("text", body["reasons"][0])
+        logged = store.get_decision("d1")
+        assert logged is not None and logged.body == body
+    finally:
+        store.close()

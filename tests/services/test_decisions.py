@@ -115,6 +115,28 @@ def test_every_decision_is_logged_with_candidates_propensity_and_model(ov: Onevo
     assert record.body["context"] == {"page": "setup"}
 
 
+def test_excluded_candidates_are_logged_in_full_every_time_they_recur(ov: Onevoice) -> None:
+    # the log encodes a recurring exclusion once and reuses it: what is stored must not show it
+    ov.actions.load(catalog())
+    customer = shopper(ov, orders=0)
+    first, second = (ov.decisions.decide(customer, "call_centre") for _ in range(2))
+    for decided in (first, second):
+        record = ov.store.get_decision(decided.decision.decision_id)
+        assert record is not None
+        assert record.body["candidates"] == [
+            {
+                "action_id": "card-upgrade",
+                "excluded_by": "eligibility",
+                "reasons": ["does not match profile.orders > 0"],
+            },
+            {
+                "action_id": "setup-help",
+                "excluded_by": "channel",
+                "reasons": ["setup-help has no call_centre treatment"],
+            },
+        ]
+
+
 def test_one_voice_repeats_the_open_conversation_on_another_channel(ov: Onevoice) -> None:
     ov.actions.load(catalog())
     one = with_settings(ov, **NO_CONTROLS)

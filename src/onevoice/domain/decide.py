@@ -60,7 +60,7 @@ from onevoice.domain.actions import MARKETING, Action, Catalog, Treatment
 from onevoice.domain.conversation import Conversation, one_voice
 from onevoice.domain.expressions import ALWAYS, CompiledExpression, Evaluation
 from onevoice.domain.learning.base import Features, Learner
-from onevoice.domain.learning.thompson import thompson
+from onevoice.domain.learning.thompson import batched, thompson
 from onevoice.domain.policy import (
     DEFAULT_POLICY,
     Consent,
@@ -263,10 +263,25 @@ def decide(
     steps: list[_Step] = []
     by_purpose: dict[str, tuple[tuple[str, str], ...]] = {}
     evaluated: dict[str, Evaluation] = {}
+    # a plain action is refused by its purpose's channel rules alone (one refusal shared by
+    # the whole purpose) unless the holdout or a response can add a marketing refusal
+    unmarked = not holdout and not request.history.responses
+    shared: dict[str, tuple[str, tuple[str, ...]] | None] = {}
     for step in _plan(catalog, request.channel):
-        refused = step.untreated or _exclusions(
-            step, request, policy, holdout, errors, by_purpose, evaluated
-        )
+        if step.untreated is not None:
+            candidates.append(step.untreated)
+            continue
+        if step.plain and (unmarked or not step.marketing):
+            purpose = step.action.purpose
+            if purpose not in shared:
+                shared[purpose] = _purpose_refusal(purpose, request, policy, by_purpose)
+            common = shared[purpose]
+            if common is not None:
+                candidates.append(Candidate(step.action.id, purpose, *common))
+                continue
+            refused = _eligibility(step, request, errors, evaluated)
+        else:
+            refused = _exclusions(step, request, policy, holdout, errors, by_purpose, evaluated)
         if refused is not None:
             candidates.append(refused)
         else:
@@ -327,17 +342,23 @@ def decide(
         for n in picked
         if eligible[n].purpose == MARKETING and rng.random() < settings.control_share
     }
+    risk_text = f"{risk:.2f}"
+    stories = [
+        _ev_text(means[n], step.ev_terms, risk_text, expected[n], lost[n])
+        for n, step in enumerate(steps)
+    ]
     for n, action in enumerate(eligible):
-        candidates.append(
+        candidates.append(  # positional: half the cost of keywords, once per eligible action
             Candidate(
                 action.id,
                 action.purpose,
-                reasons=(_ev_text(means[n], steps[n].ev_terms, risk, expected[n], lost[n]),),
-                probability=means[n],
-                expected_value=expected[n],
-                score=scores[n],
-                chosen_probability=selected.get(n, 0.0),
-                control=n in withheld,
+                None,
+                (stories[n],),
+                means[n],
+                expected[n],
+                scores[n],
+                selected.get(n, 0.0),
+                n in withheld,
             )
         )
     chosen = tuple(
@@ -346,7 +367,7 @@ def decide(
             eligible[n].treatments[request.channel],
             scores[n],
             (
-                _ev_text(means[n], steps[n].ev_terms, risk, expected[n], lost[n]),
+                stories[n],
                 *((f"matches {eligible[n].eligibility}",) if eligible[n].eligibility else ()),
                 f"best of {len(eligible)} eligible on {request.channel}"
                 if rank == 0
@@ -489,24 +510,7 @@ def _exclusions(
     per decision (``evaluated``): an outcome depends only on the text and the activation.
     """
     action = step.action
-    channel_refusals = by_purpose.get(action.purpose)
-    if channel_refusals is None:
-        channel_refusals = tuple(
-            (v.rule, v.reason)
-            for v in refusals(
-                check_channel(
-                    action.purpose,
-                    request.channel,
-                    request.now,
-                    consent=request.consent,
-                    history=request.history,
-                    policy=policy,
-                    timezone=request.timezone,
-                    inbound=request.inbound,
-                )
-            )
-        )
-        by_purpose[action.purpose] = channel_refusals
+    channel_refusals = _channel_refusals(action.purpose, request, policy, by_purpose)
     if step.plain and not (step.marketing and (holdout or request.history.responses)):
         refused: list[tuple[str, str]] | tuple[tuple[str, str], ...] = channel_refusals
     else:
@@ -530,6 +534,60 @@ def _exclusions(
                 refused.append((limits.rule, limits.reason))
     if refused:
         return Candidate(action.id, action.purpose, refused[0][0], tuple(r for _, r in refused))
+    return _eligibility(step, request, errors, evaluated)
+
+
+def _channel_refusals(
+    purpose: str,
+    request: DecideRequest,
+    policy: Policy,
+    by_purpose: dict[str, tuple[tuple[str, str], ...]],
+) -> tuple[tuple[str, str], ...]:
+    """The purpose's channel rules that refuse this request, as (rule, reason): checked
+    once per purpose and decision (``by_purpose``)."""
+    known = by_purpose.get(purpose)
+    if known is None:
+        known = by_purpose[purpose] = tuple(
+            (v.rule, v.reason)
+            for v in refusals(
+                check_channel(
+                    purpose,
+                    request.channel,
+                    request.now,
+                    consent=request.consent,
+                    history=request.history,
+                    policy=policy,
+                    timezone=request.timezone,
+                    inbound=request.inbound,
+                )
+            )
+        )
+    return known
+
+
+def _purpose_refusal(
+    purpose: str,
+    request: DecideRequest,
+    policy: Policy,
+    by_purpose: dict[str, tuple[tuple[str, str], ...]],
+) -> tuple[str, tuple[str, ...]] | None:
+    """The exclusion (first rule, every reason) the purpose's channel rules give each plain
+    action of the purpose, or None when they let it through."""
+    refused = _channel_refusals(purpose, request, policy, by_purpose)
+    if not refused:
+        return None
+    return refused[0][0], tuple(r for _, r in refused)
+
+
+def _eligibility(
+    step: _Step,
+    request: DecideRequest,
+    errors: list[ExpressionFailure],
+    evaluated: dict[str, Evaluation],
+) -> Candidate | None:
+    """The exclusion by the action's eligibility rule (an error is one, and is kept in
+    ``errors``), or None when it matches."""
+    action = step.action
     rule = step.rule
     if rule is ALWAYS:
         return None
@@ -569,11 +627,12 @@ def _selection_probabilities(
     return share
 
 
-def _ev_text(p: float, terms: str, risk: float, ev: float, lost: float = 0.0) -> str:
+def _ev_text(p: float, terms: str, risk: str, ev: float, lost: float = 0.0) -> str:
     """``expected value EV = P × value V × weight W − contact cost C − fatigue risk R``
-    (``terms``: the action's fixed middle, :attr:`_Step.ev_terms`), and ``− opt-out risk
-    O`` when the message may cost the channel."""
-    text = f"expected value {ev:.2f} = {p:.1%}{terms}{risk:.2f}"
+    (``terms``: the action's fixed middle, :attr:`_Step.ev_terms`; ``risk``: R as text, the
+    same for every action of a decision), and ``− opt-out risk O`` when the message may
+    cost the channel."""
+    text = f"expected value {ev:.2f} = {p:.1%}{terms}{risk}"
     return f"{text} − opt-out risk {lost:.2f}" if lost > 0 else text
 
 
@@ -584,6 +643,10 @@ def _optout_risks(
     themselves: an offer in a visit cannot cost a consent)."""
     if optout is None or cost <= 0 or request.inbound:
         return [0.0] * len(eligible)
+    if batched(optout):  # one call for every action (the same numbers as one by one)
+        ids = [a.id for a in eligible]
+        rates: list[float] = optout.predict_many(ids, request.features).tolist()
+        return [cost * p for p in rates]
     return [cost * optout.predict_one(a.id, request.features) for a in eligible]
 
 

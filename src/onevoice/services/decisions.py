@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
 from onevoice.domain import consent as consent_ledger
 from onevoice.domain import identifiers as ids
 from onevoice.domain import learning
@@ -621,8 +623,7 @@ def _text(value: object) -> str | None:
 def _record(
     decision: Decision, subject: str, context: Mapping[str, Any], k: int, features: Features
 ) -> DecisionRecord:
-    catalog_purpose = {c.action_id: c.purpose for c in decision.candidates}
-    chosen = tuple((a.action_id, catalog_purpose.get(a.action_id, "")) for a in decision.actions)
+    chosen = tuple((a.action_id, _purpose_of(a.action_id, decision)) for a in decision.actions)
     conversation = decision.honoured or (decision.decision_id if chosen else None)
     body = {
         "at": format_time(decision.at),
@@ -634,7 +635,10 @@ def _record(
             for a in decision.actions
         ],
         "reasons": list(decision.reasons),
-        "candidates": [_candidate(c) for c in decision.candidates],
+        "candidates": [
+            _candidate(c) if c.excluded_by is None else _EXCLUDED.get(c) or _excluded(c)
+            for c in decision.candidates
+        ],
         "holdout": decision.holdout,
         "control": decision.control,
         "explored": decision.explored,
@@ -649,11 +653,39 @@ def _record(
     )
 
 
+#: Excluded candidates as logged, already encoded, by value. Most of a decision's
+#: candidates are exclusions that recur word for word in decision after decision (no
+#: treatment for the channel, a rule that does not match, no consent): each is encoded
+#: once and spliced into every log record that has it (the store's JSON encoder, orjson,
+#: writes a ``Fragment`` as it is).
+_EXCLUDED: dict[Candidate, orjson.Fragment] = {}
+#: Entries kept at most; then the cache starts afresh (catalogs replaced, time-stamped
+#: reasons such as quiet hours).
+_EXCLUDED_KEPT = 50_000
+
+
+def _purpose_of(action_id: str, decision: Decision) -> str:
+    """The purpose of a chosen action, from its candidate (the scored candidates come
+    last: searched from the end)."""
+    for c in reversed(decision.candidates):
+        if c.action_id == action_id:
+            return c.purpose
+    return ""
+
+
+def _excluded(c: Candidate) -> orjson.Fragment:
+    """An excluded candidate as logged (by which rule, why), encoded and kept."""
+    if len(_EXCLUDED) >= _EXCLUDED_KEPT:
+        _EXCLUDED.clear()
+    encoded = _EXCLUDED[c] = orjson.Fragment(
+        orjson.dumps({"action_id": c.action_id, "excluded_by": c.excluded_by, "reasons": c.reasons})
+    )
+    return encoded
+
+
 def _candidate(c: Candidate) -> dict[str, Any]:
-    """A candidate as logged: excluded (by which rule, why) or scored (dataclasses.asdict
-    is ten times slower, and a decision logs every action of the catalog)."""
-    if c.excluded_by is not None:
-        return {"action_id": c.action_id, "excluded_by": c.excluded_by, "reasons": c.reasons}
+    """A scored candidate as logged (dataclasses.asdict is ten times slower, and a decision
+    logs every eligible action)."""
     return {
         "action_id": c.action_id,
         "purpose": c.purpose,

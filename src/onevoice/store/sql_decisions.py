@@ -55,7 +55,8 @@ class DecisionsSql(SqlPart):
         background writer when the log is written behind (:mod:`.write_behind`). Either
         way the rows are serialised here, in the deciding thread (see ``DecisionWriter``)."""
         records = [r for group in groups for r in group]
-        rows = [_decision_row(r) for r in records]
+        utf8 = self._body_as_utf8()
+        rows = [_decision_row(r, utf8) for r in records]
         behind = self._decisions_behind
         if behind is not None:
             pairs = zip(records, rows, strict=True)
@@ -69,9 +70,19 @@ class DecisionsSql(SqlPart):
         self._insert_decision_rows([p.row for p in prepared])
 
     def _insert_decision_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        sql = self._q(f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        body = "CAST(? AS TEXT)" if self._body_as_utf8() else "?"
+        sql = self._q(
+            f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, {body})"
+        )
         with self._write_deferred() as cur:
             cur.executemany(sql, rows)
+
+    def _body_as_utf8(self) -> bool:
+        """Whether a decision's body goes to the database as orjson's UTF-8 bytes, cast to
+        TEXT in the INSERT (SQLite: the same text, stored as TEXT, without decoding ~30 KB
+        into a str that the driver then encodes back to UTF-8 — a third of the log
+        writer's CPU). PostgreSQL's driver is given the str."""
+        return self.backend == "sqlite"
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None:
         self._decisions_written(ids=(decision_id,))
@@ -203,7 +214,8 @@ class DecisionsSql(SqlPart):
         return state
 
 
-def _decision_row(record: DecisionRecord) -> tuple[Any, ...]:
+def _decision_row(record: DecisionRecord, utf8: bool = False) -> tuple[Any, ...]:
+    """The row to insert; ``utf8``: the body as JSON bytes (see ``_body_as_utf8``)."""
     return (
         record.decision_id,
         record.subject,
@@ -211,7 +223,7 @@ def _decision_row(record: DecisionRecord) -> tuple[Any, ...]:
         format_time(record.at),
         dumps([list(c) for c in record.chosen]),
         record.conversation_id,
-        dumps(record.body),
+        orjson.dumps(record.body) if utf8 else dumps(record.body),
     )
 
 
