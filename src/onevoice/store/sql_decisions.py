@@ -70,10 +70,7 @@ class DecisionsSql(SqlPart):
         self._insert_decision_rows([p.row for p in prepared])
 
     def _insert_decision_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        body = "CAST(? AS TEXT)" if self._body_as_utf8() else "?"
-        sql = self._q(
-            f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, {body})"
-        )
+        sql = self._q(_INSERT_UTF8_BODY if self._body_as_utf8() else _INSERT_TEXT_BODY)
         with self._write_deferred() as cur:
             cur.executemany(sql, rows)
 
@@ -212,6 +209,12 @@ class DecisionsSql(SqlPart):
             return None
         state: dict[str, Any] = orjson.loads(row[0])
         return state
+
+
+_INSERT_TEXT_BODY = f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_INSERT_UTF8_BODY = (
+    f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT))"
+)
 
 
 def _decision_row(record: DecisionRecord, utf8: bool = False) -> tuple[Any, ...]:
