@@ -21,6 +21,7 @@ from onevoice.domain.events import Event
 from onevoice.domain.identifiers import ANONYMOUS_ID, USER_ID, Identifier, priority
 from onevoice.domain.identity import ALIAS, SAME_EVENT, IdentityGraph, IdentityRules
 from onevoice.domain.profiles import ProfileRules, ProfileState
+from onevoice.ops.heap import collector_paused
 from onevoice.services.clock import Clock
 from onevoice.services.intents import Intents
 from onevoice.services.ports import ProcessedBatch, StaleBatch, Store
@@ -69,7 +70,7 @@ class Processor:
 
     def step(self) -> StepResult:
         """Process one batch of waiting events; ``events == 0`` when none wait."""
-        with self.lock:
+        with self.lock, collector_paused():
             for _attempt in range(_RETRIES):
                 rows = self._store.read_events(0, self._batch_size)
                 if not rows:
