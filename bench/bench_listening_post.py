@@ -36,6 +36,7 @@ from bench._workload import Workload
 from onevoice.bootstrap import bootstrap
 from onevoice.config import Settings
 from onevoice.ops.heap import tune_long_running
+from onevoice.services.processing import CATCH_UP_STEPS
 
 ROOT = Path(__file__).resolve().parent.parent
 Row = dict[str, Any]
@@ -368,7 +369,9 @@ def identity(options: dict[str, Any]) -> list[Row]:
         f"{done:,} events of {people:,} people → {n_profiles:,} profiles, {n_merges:,} merges, "
         f"{n_refusals:,} refusals, {n_shared:,} shared identifiers; SQLite synchronous=FULL "
         "(a processing batch commits without a flush of its own), "
-        f"batches of {Settings().process_batch_size}; generating + appending took "
+        f"steps of {Settings().process_batch_size:,} growing to "
+        f"{CATCH_UP_STEPS * Settings().process_batch_size:,} while the backlog lasts; "
+        f"generating + appending took "
         f"{appended:.0f} s (not timed); CPU {cpu:.1f} s ({1e6 * cpu / max(done, 1):.0f} µs/event); "
         f"{_machine()} at load {os.getloadavg()[0]:.1f}, one process"
     )

@@ -85,16 +85,16 @@ def test_sqlite_flushes_a_deferred_commit_soon_and_restores_full_sync(
             time.sleep(0.01)
         assert flushed and flushed[0].endswith("log.db-wal")
         sync, autocheckpoint = _pragmas(store)
-        assert (sync, autocheckpoint) == (2, 1000)  # FULL again for every other write
+        assert (sync, autocheckpoint) == (2, sqlite_store._BACKSTOP_PAGES)  # FULL again
     finally:
         store.close()
-    assert not store._flusher._thread.is_alive()  # type: ignore[union-attr]
+    assert not store._keeper._thread.is_alive()  # type: ignore[union-attr]
 
 
 def test_without_a_window_the_decision_log_is_flushed_by_its_own_commit(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "log.db")
     try:
-        assert store._flusher is None
+        assert store._flush_window == 0
         store.add_decision_groups([[record(1)]])
         assert store.get_decision("d1") is not None
     finally:

@@ -173,3 +173,17 @@ def test_two_processors_racing_for_the_same_events_count_them_once(ov: Onevoice)
     with pytest.raises(StaleBatch):
         other._process(rows)
     assert ov.profiles.view("userId:u1")["event_count"] == 4
+
+
+def test_a_backlog_is_worked_off_in_growing_steps_each_event_once(ov: Onevoice) -> None:
+    from onevoice.services.processing import CATCH_UP_STEPS, Processor
+
+    collect(ov, *[{"type": "track", "userId": f"u{n % 7}", "event": "x"} for n in range(20)])
+    processor = Processor(ov.store, ov.profiles._key_of, lambda: datetime.now(UTC), batch_size=3)
+    # full steps double, up to CATCH_UP_STEPS batch sizes; the last one takes what is left
+    assert list(processor.catch_up()) == [3, 3 * CATCH_UP_STEPS, 3 * CATCH_UP_STEPS, 5]
+    assert ov.store.count_events() == 20
+    assert sum(ov.profiles.view(f"userId:u{n}")["event_count"] for n in range(7)) == 20
+    # a new backlog starts again at the batch size
+    collect(ov, *[{"type": "track", "userId": "u1", "event": "y"} for _ in range(4)])
+    assert list(processor.catch_up()) == [3, 1]

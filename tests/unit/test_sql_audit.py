@@ -23,6 +23,8 @@ ALLOWED = {
     "where": "built in the module from constants and placeholders",
     "how": "one of two constant VACUUM option lists",
     "self._synchronous": "checked against OFF, NORMAL, FULL, EXTRA",
+    "_BACKSTOP_PAGES": "an integer constant (sqlite.py)",
+    "self._body_bytes": "a constant column expression per backend",
     "name.replace(chr(39), '')": "a packaged migration file name",
     "'FULL ' if thorough else ''": "a line of the erasure report, not SQL",
     "properties": "a constant JSON expression per SQL dialect (sql_reports._PROPERTIES)",

@@ -17,13 +17,39 @@ process that bootstraps again and again.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 YOUNG_THRESHOLD = 20_000  # allocations between young-generation passes (CPython: 700)
 OLDER_THRESHOLDS = (20, 20)  # young passes per middle pass, middle passes per full pass
+_tuned = False
 
 
 def tune_long_running() -> None:
     """Freeze what start-up built and make young-generation passes rarer."""
+    global _tuned
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
+    _tuned = True
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No collector passes during a burst of short-lived, acyclic objects (a processing
+    batch), in a process tuned for long running; elsewhere (a library user, a test) a no-op.
+
+    A batch keeps its events, identifiers and states alive until it commits, so each pass
+    it triggers finds them all alive, promotes them and scans them again in the older
+    generations: work that frees nothing, since reference counting frees the batch the
+    moment it ends. Cycles, if a batch made any, wait for the first pass after it.
+    Callers take turns (the processor's lock): pauses must not interleave.
+    """
+    if not _tuned or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

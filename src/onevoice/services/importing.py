@@ -113,7 +113,7 @@ def build_profiles(
 ) -> int:
     """Process every waiting event (the import's and any other); return how many."""
     total = 0
-    while (done := processor.step().events) > 0:
+    for done in processor.catch_up():
         total += done
         on_progress(total)
     return total

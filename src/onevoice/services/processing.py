@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -21,12 +21,15 @@ from onevoice.domain.events import Event
 from onevoice.domain.identifiers import ANONYMOUS_ID, USER_ID, Identifier, priority
 from onevoice.domain.identity import ALIAS, SAME_EVENT, IdentityGraph, IdentityRules
 from onevoice.domain.profiles import ProfileRules, ProfileState
+from onevoice.ops.heap import collector_paused
 from onevoice.services.clock import Clock
 from onevoice.services.intents import Intents
 from onevoice.services.ports import ProcessedBatch, StaleBatch, Store
 
 CURSOR = "profiles"
 _RETRIES = 20
+#: The largest step, in batch sizes, while a backlog is worked off (``run_until_idle``).
+CATCH_UP_STEPS = 2
 
 
 def new_profile_id() -> str:
@@ -67,11 +70,12 @@ class Processor:
         # re-entrant; a child process's processor shares a wider one (processing_child)
         self.lock: AbstractContextManager[object] = threading.RLock()
 
-    def step(self) -> StepResult:
-        """Process one batch of waiting events; ``events == 0`` when none wait."""
-        with self.lock:
+    def step(self, size: int | None = None) -> StepResult:
+        """Process one batch of waiting events (``size``, default the batch size);
+        ``events == 0`` when none wait."""
+        with self.lock, collector_paused():
             for _attempt in range(_RETRIES):
-                rows = self._store.read_events(0, self._batch_size)
+                rows = self._store.read_events(0, size or self._batch_size)
                 if not rows:
                     return StepResult(0, 0, 0)
                 try:
@@ -82,10 +86,24 @@ class Processor:
 
     def run_until_idle(self) -> int:
         """Process until no event waits; return how many were processed."""
-        total = 0
-        while (done := self.step().events) > 0:
-            total += done
-        return total
+        return sum(self.catch_up())
+
+    def catch_up(self) -> Iterator[int]:
+        """Process until no event waits, yielding each step's count (for progress).
+
+        A backlog deeper than one step is worked off in steps that double, up to
+        :data:`CATCH_UP_STEPS` batch sizes: a person's state, identity and index pages are
+        read, folded and written once per step, so a larger step costs less per event (the
+        1M-event replay: 56 → 46 s with steps of 10,000 rather than 5,000). The first step,
+        and every step once the backlog is gone, is the batch size. (``serve``'s processor
+        process takes one batch-size step at a time, between which an undo or an erasure
+        may take its turn.)
+        """
+        size = self._batch_size
+        while (done := self.step(size).events) > 0:
+            yield done
+            full = done >= size
+            size = min(2 * size, CATCH_UP_STEPS * self._batch_size) if full else self._batch_size
 
     def _process(self, rows: list[tuple[int, Event]]) -> StepResult:
         keys: set[str] = set()

@@ -19,6 +19,7 @@ _MIGRATION_LOCK = 741_776_001  # pg_advisory_xact_lock id: one migrator at a tim
 class PostgresStore(SqlStore):
     backend = "postgres"
     placeholder = "%s"
+    _body_bytes = "body"  # text: psycopg decodes it in C either way
 
     def __init__(
         self,

@@ -74,6 +74,8 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
 
     backend = "sql"
     placeholder = "?"
+    #: ``events.body`` read as UTF-8 bytes where that saves building a str
+    _body_bytes = "CAST(body AS BLOB)"
 
     # -- what a backend provides -------------------------------------------------------
     def _write(self) -> AbstractContextManager[Cursor]:
@@ -138,8 +140,10 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
         return counts
 
     def read_events(self, after_seq: int, limit: int) -> list[tuple[int, Event]]:
+        # the body as UTF-8 bytes, which orjson reads as they are: no str built per event
         sql = self._q(
-            "SELECT seq, body FROM events WHERE profile_id IS NULL AND seq > ? ORDER BY seq LIMIT ?"
+            f"SELECT seq, {self._body_bytes} FROM events "
+            "WHERE profile_id IS NULL AND seq > ? ORDER BY seq LIMIT ?"
         )
         with self._read() as cur:
             cur.execute(sql, (after_seq, limit))
@@ -316,12 +320,16 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
             )
 
     def _claim_events(self, cur: Cursor, assignments: Sequence[tuple[int, str]]) -> int:
-        """File events under people, only those still unfiled; how many were."""
-        cur.executemany(
-            self._q("UPDATE events SET profile_id = ? WHERE seq = ? AND profile_id IS NULL"),
-            [(pid, seq) for seq, pid in assignments],
-        )
-        return max(cur.rowcount, 0)
+        """File events under people, only those still unfiled; how many were.
+
+        One ``UPDATE … FROM (VALUES …)`` per :data:`_ROWS_PER_INSERT` events, not one
+        statement per event (each of which SQLite binds, steps and resets)."""
+        claimed = 0
+        for start in range(0, len(assignments), _ROWS_PER_INSERT):
+            chunk = assignments[start : start + _ROWS_PER_INSERT]
+            cur.execute(_claim(len(chunk)), [value for row in chunk for value in row])
+            claimed += max(cur.rowcount, 0)
+        return claimed
 
     def _update_states(self, cur: Cursor, rows: Sequence[tuple[str, str, str]]) -> int:
         """(state, updated_at, profile_id) rows; how many profiles were there to update."""
@@ -597,6 +605,17 @@ def event_row(e: Event) -> tuple[str, str, str, str, str, str]:
 #: Events per INSERT statement: 6 parameters each stay under SQLite's historical limit
 #: of 999 parameters per statement.
 _ROWS_PER_INSERT = 100
+
+
+@lru_cache(maxsize=2 * _ROWS_PER_INSERT)
+def _claim(n: int) -> str:
+    """``UPDATE … FROM`` filing ``n`` (seq, profile_id) pairs, each only if still unfiled
+    (SQLite: the planner walks the pairs and finds each event by its rowid)."""
+    return (
+        "UPDATE events SET profile_id = v.column2 FROM (VALUES "
+        + ", ".join(["(?, ?)"] * n)
+        + ") AS v WHERE events.seq = v.column1 AND events.profile_id IS NULL"
+    )
 
 
 @lru_cache(maxsize=2 * _ROWS_PER_INSERT)

@@ -15,6 +15,13 @@ is visible to every reader at once and survives the process dying — and a flus
 fsyncs the WAL as soon as it can, at most once per ``deferred_flush``. So an OS crash or
 power loss can lose the deferred commits of the last window (plus one fsync); ``close``
 flushes before it returns.
+
+Checkpoints (copying the WAL's pages into the database file, with two fsyncs) run on a
+background thread too, for every write: SQLite's own would run inside the commit that
+crosses 1,000 pages — in the processor, that is every batch commit (~4,000 pages), whose
+thread then waited through the copy and the fsyncs (the 1M-event identity replay spent
+~15% of its time there). The writer checkpoints inline only as a backstop, should the WAL
+grow past :data:`_BACKSTOP_PAGES` (the thread starved or a reader holding old pages).
 """
 
 from __future__ import annotations
@@ -38,8 +45,11 @@ from onevoice.store.migrate import migrate
 from onevoice.store.sql import Cursor, SqlStore
 
 _log = logging.getLogger("onevoice.store")
-#: The flusher checkpoints a WAL grown past this, as SQLite would at 1000 4-KiB pages.
+#: The keeper checkpoints a WAL grown past this, as SQLite would at 1000 4-KiB pages.
 _CHECKPOINT_BYTES = 4_096_000
+#: The writer's own automatic checkpoint, a backstop behind the keeper's (~32 MB of WAL):
+#: a writer that never pauses can keep a WAL from restarting after the keeper's checkpoints.
+_BACKSTOP_PAGES = 8_000
 
 
 class SqliteStore(SqlStore):
@@ -56,15 +66,18 @@ class SqliteStore(SqlStore):
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._turns = _writer_turns(self.path)
+        self._wal = f"{self.path}-wal" if _on_disk(self.path) else None
+        relax = deferred_flush > 0 and self._synchronous in ("FULL", "EXTRA")
+        self._flush_window = deferred_flush if relax else 0.0
+        self._keeper: _WalKeeper | None = None
         self._writer = self._connect()
+        self._writer.execute(f"PRAGMA wal_autocheckpoint={_BACKSTOP_PAGES}")
         try:
             with self._write() as cur:
                 migrate("sqlite", cur, self._run_script)
         except BaseException:
             self._writer.close()
             raise
-        relax = deferred_flush > 0 and self._synchronous in ("FULL", "EXTRA")
-        self._flusher = _WalFlusher(self._connect, self.path, deferred_flush) if relax else None
 
     def _run_script(self, sql: str) -> None:
         """Run a script statement by statement inside the open transaction.
@@ -101,6 +114,8 @@ class SqliteStore(SqlStore):
                 try:
                     yield cur
                     cur.execute("COMMIT")
+                    if self._wal is not None and _size(self._wal) > _CHECKPOINT_BYTES:
+                        self._wal_keeper().checkpoint()
                 except BaseException:
                     # a failed COMMIT must not leave the writer inside a transaction; and
                     # some errors (disk full, I/O) already rolled back, where ROLLBACK would
@@ -129,21 +144,26 @@ class SqliteStore(SqlStore):
 
     @contextmanager
     def _write_deferred(self) -> Iterator[Cursor]:
-        if self._flusher is None:
+        if not self._flush_window:
             with self._write() as cur:
                 yield cur
             return
         with self._lock:
-            # WAL: commit without fsync, and leave the checkpoint to the flusher's thread
+            # WAL: commit without fsync; the keeper's thread flushes it within the window
             self._writer.execute("PRAGMA synchronous=NORMAL")
-            self._writer.execute("PRAGMA wal_autocheckpoint=0")
             try:
                 with self._write() as cur:
                     yield cur
             finally:
                 self._writer.execute(f"PRAGMA synchronous={self._synchronous}")
-                self._writer.execute("PRAGMA wal_autocheckpoint=1000")  # SQLite's default
-                self._flusher.dirty()
+                self._wal_keeper().flush()
+
+    def _wal_keeper(self) -> _WalKeeper:
+        """The keeper's thread, started by the first write that needs it."""
+        with self._lock:
+            if self._keeper is None:
+                self._keeper = _WalKeeper(self._connect, self.path, self._flush_window)
+            return self._keeper
 
     @contextmanager
     def _read(self) -> Iterator[Cursor]:
@@ -169,8 +189,8 @@ class SqliteStore(SqlStore):
 
     def close(self) -> None:
         self._drain_decisions()
-        if self._flusher is not None:
-            self._flusher.close()
+        if self._keeper is not None:
+            self._keeper.close()
         with self._lock:
             for conn in self._readers:
                 conn.close()
@@ -183,32 +203,42 @@ class SqliteStore(SqlStore):
 
 def _writer_turns(path: str) -> int | None:
     """The file descriptor whose ``flock`` writers of this database take turns on."""
-    if fcntl is None or path in ("", ":memory:") or path.startswith("file:"):
+    if fcntl is None or not _on_disk(path):
         return None
     return os.open(f"{path}-lock", os.O_RDWR | os.O_CREAT, 0o600)
 
 
-class _WalFlusher:
-    """Flushes the WAL to disk soon after a deferred commit: at once when idle, then at
-    most once per ``window`` seconds, so deferred commits are on disk within about
-    ``window`` plus one fsync. It also runs the checkpoints those commits skip (on its own
-    connection, beside the writer), so no decision waits for one. ``close`` flushes what
-    is left and stops the thread."""
+class _WalKeeper:
+    """Keeps the WAL on a thread of its own, beside the writer: flushes it to disk soon
+    after a deferred commit (at once when idle, then at most once per ``window`` seconds,
+    so deferred commits are on disk within about ``window`` plus one fsync), and
+    checkpoints it once it has grown past :data:`_CHECKPOINT_BYTES`, on its own
+    connection, so no commit waits for a checkpoint. ``close`` flushes what is left and
+    stops the thread."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], path: str, window: float) -> None:
         self._connect = connect
         self._wal = f"{path}-wal"
         self._window = window
         self._cond = threading.Condition()
-        self._dirty = False
+        self._unflushed = False
+        self._grown = False
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="onevoice-wal-flush", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="onevoice-wal", daemon=True)
         self._thread.start()
 
-    def dirty(self) -> None:
+    def flush(self) -> None:
+        """A deferred commit waits in the WAL for its fsync."""
         with self._cond:
-            if not self._dirty:
-                self._dirty = True
+            if not self._unflushed:
+                self._unflushed = True
+                self._cond.notify()
+
+    def checkpoint(self) -> None:
+        """The WAL has grown past the checkpoint size."""
+        with self._cond:
+            if not self._grown:
+                self._grown = True
                 self._cond.notify()
 
     def close(self) -> None:
@@ -219,24 +249,33 @@ class _WalFlusher:
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
+        next_flush = 0.0  # monotonic time before which a flush waits (the rate limit)
         try:
             while True:
                 with self._cond:
-                    while not self._dirty and not self._closed:
-                        self._cond.wait()
-                    if not self._dirty:
+                    while True:
+                        wait: float | None = None
+                        flush = False
+                        if self._unflushed:
+                            wait = next_flush - time.monotonic()
+                            flush = self._closed or wait <= 0
+                        if flush or self._grown or self._closed:
+                            break
+                        self._cond.wait(wait)
+                    if self._closed and not self._unflushed:
                         return
-                    self._dirty = False
+                    if flush:
+                        self._unflushed = False
+                    self._grown = False
                 try:
-                    self._flush()
+                    if flush:
+                        self._flush()
+                        next_flush = time.monotonic() + self._window
                     if not self._closed and _size(self._wal) > _CHECKPOINT_BYTES:
                         conn = conn or self._connect()
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except (OSError, sqlite3.Error):  # the next deferred commit tries again
-                    _log.exception("flushing the SQLite WAL failed")
-                with self._cond:
-                    if not self._closed:  # rate limit: later commits wait for the next window
-                        self._cond.wait(self._window)
+                except (OSError, sqlite3.Error):  # the next commit tries again
+                    _log.exception("flushing or checkpointing the SQLite WAL failed")
         finally:
             if conn is not None:
                 conn.close()
@@ -250,6 +289,11 @@ class _WalFlusher:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _on_disk(path: str) -> bool:
+    """Whether the database is a file with a WAL beside it (not ``:memory:`` or a URI)."""
+    return path not in ("", ":memory:") and not path.startswith("file:")
 
 
 def _size(path: str) -> int:
