@@ -114,8 +114,6 @@ class SqliteStore(SqlStore):
                 try:
                     yield cur
                     cur.execute("COMMIT")
-                    if self._wal is not None and _size(self._wal) > _CHECKPOINT_BYTES:
-                        self._wal_keeper().checkpoint()
                 except BaseException:
                     # a failed COMMIT must not leave the writer inside a transaction; and
                     # some errors (disk full, I/O) already rolled back, where ROLLBACK would
@@ -123,6 +121,11 @@ class SqliteStore(SqlStore):
                     if self._writer.in_transaction:
                         self._writer.execute("ROLLBACK")
                     raise
+                try:  # committed: nothing from here on may make the write look failed
+                    if self._wal is not None and _size(self._wal) > _CHECKPOINT_BYTES:
+                        self._wal_keeper().checkpoint()
+                except Exception:  # the writer's own backstop checkpoint still bounds the WAL
+                    _log.exception("could not wake the WAL keeper")
             finally:
                 if self._turns is not None:
                     fcntl.flock(self._turns, fcntl.LOCK_UN)
