@@ -54,11 +54,11 @@ def test_the_wal_stays_bounded_while_a_writer_never_pauses(tmp_path: Path) -> No
     store = SqliteStore(path)
     largest = 0
     try:
-        for n in range(300):  # ~60 MB written back to back
+        for n in range(400):  # ~80 MB written back to back
             store.append_events([event(f"m{n}-{i}", f"u{i}") for i in range(400)])
             largest = max(largest, wal.stat().st_size if wal.exists() else 0)
     finally:
         store.close()
-    # restarted after each checkpoint, well before the inline backstop (~64 MB)
-    print("LARGEST", largest)
-    assert largest < 4 * sqlite_store._CHECKPOINT_BYTES
+    # usually restarted after one of the keeper's checkpoints (a few MB); never past the
+    # writer's own backstop (plus the one commit that crosses it)
+    assert largest < 4096 * sqlite_store._BACKSTOP_PAGES + 1_000_000

@@ -47,9 +47,14 @@ from onevoice.store.sql import Cursor, SqlStore
 _log = logging.getLogger("onevoice.store")
 #: The keeper checkpoints a WAL grown past this, as SQLite would at 1000 4-KiB pages.
 _CHECKPOINT_BYTES = 4_096_000
-#: The writer's own automatic checkpoint, a backstop behind the keeper's (~32 MB of WAL):
+#: Seconds between the keeper's checkpoints at most. A WAL file keeps the size it grew to
+#: after SQLite restarts it, so once past :data:`_CHECKPOINT_BYTES` every commit wakes the
+#: keeper: without this, a writer committing every few milliseconds (the decision log)
+#: would have a checkpoint, and its fsync, after each commit.
+_CHECKPOINT_SPACING = 0.25
+#: The writer's own automatic checkpoint, a backstop behind the keeper's (~64 MB of WAL):
 #: a writer that never pauses can keep a WAL from restarting after the keeper's checkpoints.
-_BACKSTOP_PAGES = 8_000
+_BACKSTOP_PAGES = 16_000
 
 
 class SqliteStore(SqlStore):
@@ -252,29 +257,33 @@ class _WalKeeper:
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
-        next_flush = 0.0  # monotonic time before which a flush waits (the rate limit)
+        # monotonic times before which a flush, a checkpoint waits (the rate limits)
+        next_flush = next_checkpoint = 0.0
         try:
             while True:
                 with self._cond:
                     while True:
-                        wait: float | None = None
-                        flush = False
+                        now, waits = time.monotonic(), [3600.0]
+                        flush = checkpoint = False
                         if self._unflushed:
-                            wait = next_flush - time.monotonic()
-                            flush = self._closed or wait <= 0
-                        if flush or self._grown or self._closed:
+                            flush = self._closed or now >= next_flush
+                            waits.append(next_flush - now)
+                        if self._grown and not self._closed:
+                            checkpoint = now >= next_checkpoint
+                            waits.append(next_checkpoint - now)
+                        if flush or checkpoint or (self._closed and not self._unflushed):
                             break
-                        self._cond.wait(wait)
+                        self._cond.wait(min(waits))
                     if self._closed and not self._unflushed:
                         return
-                    if flush:
-                        self._unflushed = False
-                    self._grown = False
+                    self._unflushed = self._unflushed and not flush
+                    self._grown = self._grown and not checkpoint
                 try:
                     if flush:
                         self._flush()
                         next_flush = time.monotonic() + self._window
-                    if not self._closed and _size(self._wal) > _CHECKPOINT_BYTES:
+                    if checkpoint:
+                        next_checkpoint = time.monotonic() + _CHECKPOINT_SPACING
                         conn = conn or self._connect()
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except (OSError, sqlite3.Error):  # the next commit tries again
