@@ -14,10 +14,16 @@ import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from onevoice.api.app import create_app
+from onevoice.api.errors import ApiError
 from onevoice.api.fast_path import FastPaths, Scope, Send
+from onevoice.api.routes.collect import _check_calls
 from onevoice.bootstrap import Onevoice
+from onevoice.config import Settings
 
 #: a request body (JSON, or bytes as they are) for a tag: the apps store different events
 Body = Callable[[str], Any]
@@ -226,3 +232,63 @@ def test_an_unexpected_failure(pair: Pair) -> None:
     pair.ov.store.close()  # the database goes away under the running app
     answer = pair.same(lambda tag: {"batch": calls(tag)}, pair.auth(), fast=True)
     assert answer.status_code == 500 and answer.json()["error"]["code"] == "internal"
+
+
+def _checked_one_by_one(calls: list[Any], settings: Settings, single: str | None) -> None:
+    """The checks as they were: each call serialised on its own, then its traits."""
+    for n, call in enumerate(calls):
+        if len(orjson.dumps(call)) > settings.max_event_bytes:
+            where = "event" if single else f"batch[{n}]"
+            message = f"{where} is larger than {settings.max_event_bytes} bytes"
+            raise ApiError(413, "too_large", message, where)
+        if not isinstance(call, dict):
+            continue
+        count = 0
+        for name, holder in (("traits", call), ("context.traits", call.get("context"))):
+            traits = holder.get("traits") if isinstance(holder, dict) else None
+            if isinstance(traits, dict):
+                count += len(traits)
+                if count > settings.max_traits:
+                    message = f"an event may carry at most {settings.max_traits} traits"
+                    raise ApiError(
+                        413, "too_large", message, ("" if single else f"batch[{n}].") + name
+                    )
+
+
+def _outcome(check: Callable[[], None]) -> tuple[str, str | None] | None:
+    try:
+        check()
+    except ApiError as error:
+        return error.message, error.field
+    except TypeError as error:  # nested deeper than orjson writes: a 500, both ways
+        return type(error).__name__, None
+    return None
+
+
+_int = st.integers(-(2**63), 2**63 - 1)
+_traits = st.dictionaries(st.sampled_from("abcdef"), st.integers(0, 9), max_size=4)
+_call = st.one_of(
+    st.fixed_dictionaries(
+        {"userId": st.text(max_size=60)},
+        optional={
+            "traits": st.one_of(_traits, _int),
+            "context": st.one_of(
+                st.fixed_dictionaries({}, optional={"traits": _traits}), st.text()
+            ),
+            "numbers": st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=6),
+        },
+    ),
+    _int,
+    st.just(orjson.loads(b"[" * 300 + b"]" * 300)),  # deeper than orjson writes
+)
+
+
+@given(calls=st.lists(_call, min_size=1, max_size=40), single=st.booleans())
+@hyp_settings(max_examples=400, deadline=None)
+def test_the_size_and_traits_checks_answer_as_one_by_one(calls: list[Any], single: bool) -> None:
+    """Serialising calls in runs finds the same first too-large call (or none) as
+    serialising each; the traits check names the same call and field."""
+    settings = Settings(max_event_bytes=120, max_traits=5)
+    single_type = "track" if single else None
+    expected = _outcome(lambda: _checked_one_by_one(calls, settings, single_type))
+    assert _outcome(lambda: _check_calls(calls, settings, single_type)) == expected

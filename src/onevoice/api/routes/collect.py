@@ -16,6 +16,7 @@ from onevoice.api.errors import ApiError, error_body, error_response, internal_r
 from onevoice.api.fast_path import Handler, Scope, Send, header, send_response
 from onevoice.api.responses import Json
 from onevoice.bootstrap import Onevoice
+from onevoice.config import Settings
 from onevoice.domain.errors import InvalidEvent, OnevoiceError
 from onevoice.domain.events import EVENT_TYPES
 from onevoice.services.collect import CollectResult, Rejection
@@ -101,20 +102,62 @@ def _loads(body: bytes, gzipped: bool, limit: int) -> Any:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
 
 
-def _check_traits(call: object, limit: int, where: str) -> None:
-    """Hostile input: no event may carry more than ``limit`` traits (its own and context's)."""
+def _check_calls(calls: list[Any], settings: Settings, single_type: str | None) -> None:
+    """Hostile input: the first call larger than ``max_event_bytes`` or carrying more than
+    ``max_traits`` traits (its own and context's) is a 413 naming it; a call's size is
+    judged before its traits."""
+    limit = settings.max_traits
+    if _all_small(calls, settings.max_event_bytes):
+        for n, call in enumerate(calls):
+            _check_traits(call, limit, single_type, n)
+        return
+    for n, call in enumerate(calls):
+        if len(orjson.dumps(call)) > settings.max_event_bytes:
+            where = "event" if single_type else f"batch[{n}]"
+            raise ApiError(
+                413, "too_large", f"{where} is larger than {settings.max_event_bytes} bytes", where
+            )
+        _check_traits(call, limit, single_type, n)
+
+
+def _all_small(calls: list[Any], limit: int) -> bool:
+    """Whether no call serialises to more than ``limit`` bytes (False: maybe one does).
+
+    orjson writes a list as ``[`` its items' own texts joined by ``,`` ``]``, so a run of calls
+    whose text fits in ``limit`` holds no call larger than that. A few runs cost less than a
+    serialisation per call (callgrind: 5,700 instructions for a 420-byte call). Each run is
+    sized from the last to fill about half of ``limit``; one that does not fit is tried again
+    in halves, down to a single call."""
+    start, run = 0, 8
+    while start < len(calls):
+        try:
+            size = len(orjson.dumps(calls[start : start + run]))
+        except orjson.JSONEncodeError:  # e.g. nested too deep: the loop of each call says
+            return False
+        if size > limit:
+            if run == 1:
+                return False
+            run //= 2
+            continue
+        start += run
+        run = max(1, limit * run // (2 * size))
+    return True
+
+
+def _check_traits(call: object, limit: int, single_type: str | None, n: int) -> None:
     if not isinstance(call, dict):
         return
-    context = call.get("context")
-    count = 0
-    for name, holder in (("traits", call), ("context.traits", context)):
-        traits = holder.get("traits") if isinstance(holder, dict) else None
-        if isinstance(traits, dict):
-            count += len(traits)
-            if count > limit:
-                raise ApiError(
-                    413, "too_large", f"an event may carry at most {limit} traits", where + name
-                )
+    traits = call.get("traits")
+    count = len(traits) if isinstance(traits, dict) else 0
+    name = "traits"
+    if count <= limit:
+        context = call.get("context")
+        traits = context.get("traits") if isinstance(context, dict) else None
+        if not isinstance(traits, dict) or count + len(traits) <= limit:
+            return
+        name = "context.traits"
+    where = name if single_type else f"batch[{n}].{name}"
+    raise ApiError(413, "too_large", f"an event may carry at most {limit} traits", where)
 
 
 def _rejection(r: Rejection) -> dict[str, Any]:
@@ -146,17 +189,7 @@ async def _collect_calls(
     ov: Onevoice, calls: list[Any], *, source: str, single_type: str | None
 ) -> Json:
     """Check each call's size and traits, validate, store; the answer (raises for a 413)."""
-    settings = ov.settings
-    for n, call in enumerate(calls):
-        if len(orjson.dumps(call)) > settings.max_event_bytes:
-            where = "event" if single_type else f"batch[{n}]"
-            raise ApiError(
-                413,
-                "too_large",
-                f"{where} is larger than {settings.max_event_bytes} bytes",
-                where,
-            )
-        _check_traits(call, settings.max_traits, "" if single_type else f"batch[{n}].")
+    _check_calls(calls, ov.settings, single_type)
     events, rejected = ov.collector.parse(calls, source=source, default_type=single_type)
     accepted, duplicates = await run_in_threadpool(ov.collector.store, events)
     return _answer(
