@@ -424,11 +424,14 @@ def _object(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 def _optional_id(raw: Mapping[str, Any], key: str) -> str | None:
     value = raw.get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise InvalidEvent(f"{key} must be a string", field=key)
-    text = str(value).strip()
+    if type(value) is str:  # the usual case: nothing to convert ("" strips to None below)
+        text = value.strip()
+    else:
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise InvalidEvent(f"{key} must be a string", field=key)
+        text = str(value).strip()
     if len(text) > ids.MAX_VALUE_LENGTH:
         raise InvalidEvent(f"{key} is longer than {ids.MAX_VALUE_LENGTH} characters", field=key)
     return text or None
@@ -530,6 +533,9 @@ def _identifiers(
         _add(found, ids.DEVICE_ID, device["id"], "context.device.id")
     if len(found) == 1:
         return tuple(found.values())
+    if len(found) == 2:  # the usual case after one: two keys to compare, nothing to sort
+        first, second = found.values()  # (their strengths differ: so do their type and value)
+        return (second, first) if _strength(second) < _strength(first) else (first, second)
     return tuple(sorted(found.values(), key=_strength))
 
 
