@@ -142,3 +142,14 @@ def test_times_are_formatted_as_isoformat_would_in_utc_with_milliseconds() -> No
         utc = moment.astimezone(UTC)
         assert format_time(moment) == utc.isoformat(timespec="milliseconds")[:-6] + "Z"
     assert format_time(moments[-1]) == "2026-03-01T23:30:00.001Z"
+
+
+def test_a_parsed_event_is_an_ordinary_frozen_event() -> None:
+    """Parsing builds events through a writable twin (``events._new_event``); what comes
+    out is an Event like one built by its constructor: equal, and frozen."""
+    event = parse(type="track", userId="u1", event="Clicked", properties={"n": 1})
+    fields = {name: getattr(event, name) for name in Event.__dataclass_fields__}
+    assert type(event) is Event and event == Event(**fields)
+    assert Event.from_record(event.to_record()) == event
+    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError
+        event.name = "changed"  # type: ignore[misc]

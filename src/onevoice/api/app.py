@@ -14,7 +14,8 @@ from fastapi.openapi.utils import get_openapi
 
 from onevoice import __version__
 from onevoice.api import errors
-from onevoice.api.fast_decide import FastDecide
+from onevoice.api.fast_decide import fast_decide
+from onevoice.api.fast_path import FastPaths
 from onevoice.api.limits import RateLimits
 from onevoice.api.overload import LoopLag, ShedWhenBehind
 from onevoice.api.responses import Json
@@ -96,7 +97,11 @@ def create_app(ov: Onevoice, *, run_processor: bool = True) -> FastAPI:
         default_response_class=Json,
     )
     errors.install(app)
-    app.add_middleware(FastDecide, ov=ov)  # innermost: inside rate limits and shedding
+    app.add_middleware(  # innermost: inside rate limits and shedding
+        FastPaths,
+        handlers={"/v1/decide": fast_decide(ov), "/v1/batch": collect.fast_batch(ov)},
+        limit=ov.settings.max_body_bytes,
+    )
     app.add_middleware(RateLimits, limiter=ov.limiter)
     app.add_middleware(ShedWhenBehind, lag=lag, limit=shed)
     app.include_router(collect.router(ov))

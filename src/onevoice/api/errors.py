@@ -78,15 +78,28 @@ def status_of(error: OnevoiceError) -> int:
     return 400
 
 
+def error_response(exc: OnevoiceError) -> Json:
+    """The answer to a domain error, for the handler below and for the fast paths."""
+    headers = {"WWW-Authenticate": "Basic, Bearer"} if isinstance(exc, Unauthorized) else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(max(1, round(exc.retry_after + 0.5)))}
+    return Json(error_body(exc.code, exc.message, exc.field), status_of(exc), headers=headers)
+
+
+def internal_response(exc: Exception) -> Json:
+    """The answer to an unexpected failure (logged by whoever caught it)."""
+    return Json(
+        error_body("internal", f"internal error ({type(exc).__name__}); it was logged", None),
+        500,
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the JSON error shape."""
 
     async def onevoice_error(_request: Request, exc: Exception) -> Json:
         assert isinstance(exc, OnevoiceError)
-        headers = {"WWW-Authenticate": "Basic, Bearer"} if isinstance(exc, Unauthorized) else None
-        if isinstance(exc, RateLimited):
-            headers = {"Retry-After": str(max(1, round(exc.retry_after + 0.5)))}
-        return Json(error_body(exc.code, exc.message, exc.field), status_of(exc), headers=headers)
+        return error_response(exc)
 
     async def validation_error(request: Request, exc: Exception) -> Json:
         assert isinstance(exc, RequestValidationError)
@@ -114,10 +127,7 @@ def install(app: FastAPI) -> None:
 
     async def internal_error(_request: Request, exc: Exception) -> Json:
         # isolation point: the server logs the traceback; the client gets JSON, not a page
-        return Json(
-            error_body("internal", f"internal error ({type(exc).__name__}); it was logged", None),
-            500,
-        )
+        return internal_response(exc)
 
     app.add_exception_handler(OnevoiceError, onevoice_error)
     app.add_exception_handler(Exception, internal_error)
