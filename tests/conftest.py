@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -38,14 +39,20 @@ TABLES = (
 )
 
 
+def unavailable(message: str) -> NoReturn:
+    """A service or tool a test needs is missing: skip, saying what to start — or fail
+    where ``ONEVOICE_REQUIRE_SERVICES=1`` (CI), where a skipped test is a failing one."""
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " — ONEVOICE_REQUIRE_SERVICES=1 forbids skipping")
+    else:
+        pytest.skip(message)
+
+
 def _postgres_unavailable(reason: str) -> None:
-    message = (
+    unavailable(
         f"PostgreSQL is not reachable at {PG_URL} ({reason}); start it "
         "(e.g. `pg_ctlcluster 15 main start`) or set ONEVOICE_TEST_POSTGRES_URL"
     )
-    if REQUIRE_SERVICES:
-        pytest.fail(message + " — ONEVOICE_REQUIRE_SERVICES=1 forbids skipping")
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from onevoice.bootstrap import Onevoice, bootstrap
 from onevoice.config import Settings
 from onevoice.demo import load_demo
 from onevoice.sim import WorldConfig
-from tests.conftest import REQUIRE_SERVICES, LiveServer
+from tests.conftest import LiveServer, unavailable
 
 CHROMIUM = os.environ.get("ONEVOICE_TEST_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -61,9 +61,7 @@ def _chromium_or_skip() -> Any:
     if reason is None and not shutil.which(CHROMIUM):
         reason = f"no chromium at {CHROMIUM} (apt-get install chromium; ./run test does it as root)"
     if reason is not None:
-        if REQUIRE_SERVICES:
-            pytest.fail(reason + " — ONEVOICE_REQUIRE_SERVICES=1 forbids skipping")
-        pytest.skip(reason)
+        unavailable(reason)
     return sync_playwright
 
 

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import REQUIRE_SERVICES, free_port
+from tests.conftest import free_port, unavailable
 
 NATS_URL = os.environ.get("ONEVOICE_TEST_NATS_URL", "nats://127.0.0.1:4222")
 REDIS_URL = os.environ.get("ONEVOICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -40,10 +40,7 @@ def _reachable(url: str) -> bool:
 def _need(url: str, what: str, start: str) -> str:
     if _reachable(url):
         return url
-    message = f"{what} is not reachable at {url}; start it (e.g. `{start}`)"
-    if REQUIRE_SERVICES:
-        pytest.fail(message + " — ONEVOICE_REQUIRE_SERVICES=1 forbids skipping")
-    pytest.skip(message)
+    unavailable(f"{what} is not reachable at {url}; start it (e.g. `{start}`)")
 
 
 @pytest.fixture
@@ -185,10 +182,7 @@ class OwnNats:
 @pytest.fixture
 def own_nats(tmp_path: Path) -> Iterator[OwnNats]:
     if not os.path.exists(NATS_SERVER):
-        message = f"nats-server is not installed ({NATS_SERVER}); install NATS to test restarts"
-        if REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"nats-server is not installed ({NATS_SERVER}); install NATS to test restarts")
     server = OwnNats(tmp_path / "nats")
     server.start()
     yield server
@@ -237,10 +231,9 @@ REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
     if not os.path.exists(REDIS_SERVER):
-        message = f"redis-server is not installed ({REDIS_SERVER}); install Redis to test outages"
-        if REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(
+            f"redis-server is not installed ({REDIS_SERVER}); install Redis to test outages"
+        )
     server = OwnRedis(tmp_path / "redis")
     server.start()
     yield server
