@@ -327,7 +327,7 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
         claimed = 0
         for start in range(0, len(assignments), _ROWS_PER_INSERT):
             chunk = assignments[start : start + _ROWS_PER_INSERT]
-            cur.execute(_claim(len(chunk)), [value for row in chunk for value in row])
+            cur.execute(_claim(len(chunk)), _flat(chunk))
             claimed += max(cur.rowcount, 0)
         return claimed
 
@@ -629,5 +629,5 @@ def _insert_events(placeholder: str, n: int) -> str:
     )
 
 
-def _flat(rows: Sequence[tuple[str, ...]]) -> list[str]:
+def _flat(rows: Sequence[tuple[Any, ...]]) -> list[Any]:
     return [value for row in rows for value in row]
