@@ -257,36 +257,9 @@ def decide(
             catalog[voice.action_id], voice.reason, conversation, request, learner, policy, holdout
         )
 
-    candidates: list[Candidate] = []
     errors: list[ExpressionFailure] = []
-    eligible: list[Action] = []
-    steps: list[_Step] = []
-    by_purpose: dict[str, tuple[tuple[str, str], ...]] = {}
-    evaluated: dict[str, Evaluation] = {}
-    # a plain action is refused by its purpose's channel rules alone (one refusal shared by
-    # the whole purpose) unless the holdout or a response can add a marketing refusal
-    unmarked = not holdout and not request.history.responses
-    shared: dict[str, tuple[str, tuple[str, ...]] | None] = {}
-    for step in _plan(catalog, request.channel):
-        if step.untreated is not None:
-            candidates.append(step.untreated)
-            continue
-        if step.plain and (unmarked or not step.marketing):
-            purpose = step.action.purpose
-            if purpose not in shared:
-                shared[purpose] = _purpose_refusal(purpose, request, policy, by_purpose)
-            common = shared[purpose]
-            if common is not None:
-                candidates.append(Candidate(step.action.id, purpose, *common))
-                continue
-            refused = _eligibility(step, request, errors, evaluated)
-        else:
-            refused = _exclusions(step, request, policy, holdout, errors, by_purpose, evaluated)
-        if refused is not None:
-            candidates.append(refused)
-        else:
-            eligible.append(step.action)
-            steps.append(step)
+    candidates, steps = _screen(_plan(catalog, request.channel), request, policy, holdout, errors)
+    eligible = [step.action for step in steps]
     if not eligible:
         return replace(
             _nothing(
@@ -445,23 +418,146 @@ class _Step:
     ev_terms: str
 
 
-#: Steps per (catalog, channel); a catalog is immutable, so its steps never go stale. Kept
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A catalog on one channel as screening reads it (:func:`_screen`): its steps, and the
+    plain ones grouped by purpose and by eligibility rule, so that a decision refuses a
+    whole purpose at once and runs each rule once for all the actions that share it."""
+
+    steps: tuple[_Step, ...]
+    #: the exclusions for a missing treatment at their catalog position, None elsewhere
+    slots: tuple[Candidate | None, ...]
+    #: per purpose: the positions of its plain steps, in catalog order
+    plain: dict[str, tuple[int, ...]]
+    #: per purpose: those positions grouped by eligibility rule text
+    by_rule: dict[str, tuple[tuple[CompiledExpression, tuple[int, ...]], ...]]
+    #: treated steps that are not plain (a pause, a window, their own cooldown or limit)
+    others: tuple[int, ...]
+    position: dict[str, int]
+    #: what a purpose's channel refusal makes of its plain steps, by refusal (a cache)
+    refused: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Candidate, ...]]
+
+    def refusals(self, purpose: str, refused: tuple[tuple[str, str], ...]) -> tuple[Candidate, ...]:
+        """The exclusions of the purpose's plain steps under ``refused`` (built once per
+        refusal: most recur word for word, decision after decision)."""
+        key = (purpose, refused)
+        known = self.refused.get(key)
+        if known is None:
+            if len(self.refused) >= _REFUSALS_KEPT:  # time-stamped reasons: start afresh
+                self.refused.clear()
+            rule, reasons = refused[0][0], tuple(r for _, r in refused)
+            known = self.refused[key] = tuple(
+                Candidate(self.steps[n].action.id, purpose, rule, reasons)
+                for n in self.plain[purpose]
+            )
+        return known
+
+
+#: Plans per (catalog, channel); a catalog is immutable, so its plan never goes stale. Kept
 #: with the catalog itself so that its id cannot be reused while the entry lives.
-_PLANS: dict[tuple[int, str], tuple[Catalog, tuple[_Step, ...]]] = {}
+_PLANS: dict[tuple[int, str], tuple[Catalog, _Plan]] = {}
 _PLANS_KEPT = 64
+_REFUSALS_KEPT = 256
 
 
-def _plan(catalog: Catalog, channel: str) -> tuple[_Step, ...]:
-    """The catalog's actions on ``channel``, in catalog order, as :class:`_Step`."""
+def _plan(catalog: Catalog, channel: str) -> _Plan:
+    """The catalog's actions on ``channel`` as a :class:`_Plan`."""
     key = (id(catalog), channel)
     known = _PLANS.get(key)
     if known is not None and known[0] is catalog:
         return known[1]
     steps = tuple(_step(action, catalog.rule(action.id), channel) for action in catalog)
+    plain: dict[str, list[int]] = {}
+    rules: dict[str, dict[str, tuple[CompiledExpression, list[int]]]] = {}
+    others = []
+    for n, step in enumerate(steps):
+        if step.untreated is not None:
+            continue
+        if not step.plain:
+            others.append(n)
+            continue
+        purpose = step.action.purpose
+        plain.setdefault(purpose, []).append(n)
+        groups = rules.setdefault(purpose, {})
+        groups.setdefault(step.rule.source, (step.rule, []))[1].append(n)
+    plan = _Plan(
+        steps=steps,
+        slots=tuple(step.untreated for step in steps),
+        plain={purpose: tuple(positions) for purpose, positions in plain.items()},
+        by_rule={
+            purpose: tuple((rule, tuple(positions)) for rule, positions in groups.values())
+            for purpose, groups in rules.items()
+        },
+        others=tuple(others),
+        position={step.action.id: n for n, step in enumerate(steps)},
+        refused={},
+    )
     if len(_PLANS) >= _PLANS_KEPT:  # catalogs replaced, previews, fallbacks: start afresh
         _PLANS.clear()
-    _PLANS[key] = (catalog, steps)
-    return steps
+    _PLANS[key] = (catalog, plan)
+    return plan
+
+
+def _screen(
+    plan: _Plan,
+    request: DecideRequest,
+    policy: Policy,
+    holdout: bool,
+    errors: list[ExpressionFailure],
+) -> tuple[list[Candidate], list[_Step]]:
+    """Every action's exclusion, and the steps of the eligible ones, both in catalog order.
+
+    A plain action can be refused only by its purpose's channel rules (shared by the whole
+    purpose), the marketing checks and its rule; when the marketing checks cannot refuse
+    (no holdout, no response to cool down after), its purpose is screened as a block: one
+    refusal for all its actions, or each distinct rule run once for the actions sharing it.
+    Every other action goes through :func:`_exclusions` on its own.
+    """
+    steps = plan.steps
+    slots = list(plan.slots)
+    passed: list[int] = []
+    by_purpose: dict[str, tuple[tuple[str, str], ...]] = {}
+    evaluated: dict[str, Evaluation] = {}
+    marked = holdout or bool(request.history.responses)
+    for purpose, positions in plan.plain.items():
+        if marked and purpose == MARKETING:
+            alone = positions
+        else:
+            alone = ()
+            refused = _channel_refusals(purpose, request, policy, by_purpose)
+            if refused:
+                for n, excluded in zip(positions, plan.refusals(purpose, refused), strict=True):
+                    slots[n] = excluded
+                continue
+            for rule, group in plan.by_rule[purpose]:
+                if rule is ALWAYS:
+                    passed.extend(group)
+                    continue
+                outcome = evaluated.get(rule.source)
+                if outcome is None:
+                    outcome = evaluated[rule.source] = rule.evaluate(request.activation)
+                if outcome.matched:
+                    passed.extend(group)
+                elif outcome.error is None:
+                    for n in group:
+                        slots[n] = steps[n].unmatched
+                else:
+                    for n in group:
+                        slots[n] = _rule_failed(steps[n].action, outcome.error, errors)
+        for n in alone:
+            slots[n] = _exclusions(
+                steps[n], request, policy, holdout, errors, by_purpose, evaluated
+            )
+            if slots[n] is None:
+                passed.append(n)
+    for n in plan.others:
+        slots[n] = _exclusions(steps[n], request, policy, holdout, errors, by_purpose, evaluated)
+        if slots[n] is None:
+            passed.append(n)
+    if len(errors) > 1:  # found rule by rule: told in catalog order
+        errors.sort(key=lambda e: plan.position[e.action_id])
+    passed.sort()
+    return [c for c in slots if c is not None], [steps[n] for n in passed]
 
 
 def _step(action: Action, rule: CompiledExpression, channel: str) -> _Step:
@@ -565,20 +661,6 @@ def _channel_refusals(
     return known
 
 
-def _purpose_refusal(
-    purpose: str,
-    request: DecideRequest,
-    policy: Policy,
-    by_purpose: dict[str, tuple[tuple[str, str], ...]],
-) -> tuple[str, tuple[str, ...]] | None:
-    """The exclusion (first rule, every reason) the purpose's channel rules give each plain
-    action of the purpose, or None when they let it through."""
-    refused = _channel_refusals(purpose, request, policy, by_purpose)
-    if not refused:
-        return None
-    return refused[0][0], tuple(r for _, r in refused)
-
-
 def _eligibility(
     step: _Step,
     request: DecideRequest,
@@ -595,16 +677,18 @@ def _eligibility(
     if outcome is None:
         outcome = evaluated[rule.source] = rule.evaluate(request.activation)
     if outcome.error is not None:
-        errors.append(ExpressionFailure(action.id, outcome.error))
-        return Candidate(
-            action.id,
-            action.purpose,
-            "eligibility_error",
-            (f"eligibility rule failed: {outcome.error}",),
-        )
+        return _rule_failed(action, outcome.error, errors)
     if not outcome.matched:
         return step.unmatched
     return None
+
+
+def _rule_failed(action: Action, error: str, errors: list[ExpressionFailure]) -> Candidate:
+    """The exclusion of an action whose rule failed; the failure is kept in ``errors``."""
+    errors.append(ExpressionFailure(action.id, error))
+    return Candidate(
+        action.id, action.purpose, "eligibility_error", (f"eligibility rule failed: {error}",)
+    )
 
 
 def _selection_probabilities(

@@ -636,8 +636,7 @@ def _record(
         ],
         "reasons": list(decision.reasons),
         "candidates": [
-            _candidate(c) if c.excluded_by is None else _EXCLUDED.get(c) or _excluded(c)
-            for c in decision.candidates
+            _candidate(c) if c.excluded_by is None else _excluded(c) for c in decision.candidates
         ],
         "holdout": decision.holdout,
         "control": decision.control,
@@ -653,12 +652,15 @@ def _record(
     )
 
 
-#: Excluded candidates as logged, already encoded, by value. Most of a decision's
-#: candidates are exclusions that recur word for word in decision after decision (no
-#: treatment for the channel, a rule that does not match, no consent): each is encoded
-#: once and spliced into every log record that has it (the store's JSON encoder, orjson,
-#: writes a ``Fragment`` as it is).
+#: Excluded candidates as logged, already encoded, by value and by identity. Most of a
+#: decision's candidates are exclusions that recur word for word in decision after decision
+#: (no treatment for the channel, a rule that does not match, no consent) — mostly the very
+#: objects arbitration keeps per catalog, found by identity without hashing their fields:
+#: each is encoded once and spliced into every log record that has it (the store's JSON
+#: encoder, orjson, writes a ``Fragment`` as it is). An entry holds its candidate, so the
+#: id it is found by cannot be reused while the entry lives.
 _EXCLUDED: dict[Candidate, orjson.Fragment] = {}
+_EXCLUDED_BY_ID: dict[int, tuple[Candidate, orjson.Fragment]] = {}
 #: Entries kept at most; then the cache starts afresh (catalogs replaced, time-stamped
 #: reasons such as quiet hours).
 _EXCLUDED_KEPT = 50_000
@@ -675,11 +677,21 @@ def _purpose_of(action_id: str, decision: Decision) -> str:
 
 def _excluded(c: Candidate) -> orjson.Fragment:
     """An excluded candidate as logged (by which rule, why), encoded and kept."""
-    if len(_EXCLUDED) >= _EXCLUDED_KEPT:
-        _EXCLUDED.clear()
-    encoded = _EXCLUDED[c] = orjson.Fragment(
-        orjson.dumps({"action_id": c.action_id, "excluded_by": c.excluded_by, "reasons": c.reasons})
-    )
+    known = _EXCLUDED_BY_ID.get(id(c))
+    if known is not None and known[0] is c:
+        return known[1]
+    if len(_EXCLUDED_BY_ID) >= _EXCLUDED_KEPT:
+        _EXCLUDED_BY_ID.clear()
+    encoded = _EXCLUDED.get(c)
+    if encoded is None:
+        if len(_EXCLUDED) >= _EXCLUDED_KEPT:
+            _EXCLUDED.clear()
+        encoded = _EXCLUDED[c] = orjson.Fragment(
+            orjson.dumps(
+                {"action_id": c.action_id, "excluded_by": c.excluded_by, "reasons": c.reasons}
+            )
+        )
+    _EXCLUDED_BY_ID[id(c)] = (c, encoded)
     return encoded
 
 

@@ -64,8 +64,11 @@ class Profiles:
         return found
 
     def get(self, reference: str) -> StoredProfile:
-        profile_id = self.resolve(reference)
-        stored = self._store.get_profile(profile_id)
+        if reference.partition(":")[0] in PROFILE_ID_TYPES:
+            stored = self._store.get_profile(self.resolve(reference))
+        else:  # by identifier: one read (each decide starts here)
+            self._sync()
+            stored = self._store.profile_for_key(self._key_of(ids.parse(reference)))
         if stored is None:
             raise NotFound(f"no profile for {reference!r}", field="identifier")
         return stored

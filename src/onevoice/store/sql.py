@@ -409,17 +409,24 @@ class SqlStore(DecisionsSql, JourneysSql, IntentsSql, RespectSql, ReportsSql, St
     def get_profile(self, profile_id: str) -> StoredProfile | None:
         with self._read() as cur:
             cur.execute(
-                self._q("SELECT identifiers, state, updated_at FROM profiles WHERE profile_id = ?"),
+                self._q(
+                    "SELECT profile_id, identifiers, state, updated_at FROM profiles "
+                    "WHERE profile_id = ?"
+                ),
                 (profile_id,),
             )
-            row = cur.fetchone()
-        if row is None:
-            return None
-        identifiers = tuple(Identifier(t, v) for t, v in loads(row[0]))
-        updated = parse_time(row[2], "updated_at") if row[2] else datetime.min
-        return StoredProfile(
-            profile_id, identifiers, ProfileState.from_record(loads(row[1])), updated
-        )
+            return _stored_profile(cur.fetchone())
+
+    def profile_for_key(self, key: str) -> StoredProfile | None:
+        with self._read() as cur:  # one statement where id, then profile, took two
+            cur.execute(
+                self._q(
+                    "SELECT p.profile_id, p.identifiers, p.state, p.updated_at FROM nodes n "
+                    "JOIN profiles p ON p.profile_id = n.profile_id WHERE n.key = ?"
+                ),
+                (key,),
+            )
+            return _stored_profile(cur.fetchone())
 
     def timeline(
         self, profile_id: str, limit: int, before: tuple[str, int] | None
@@ -631,3 +638,12 @@ def _insert_events(placeholder: str, n: int) -> str:
 
 def _flat(rows: Sequence[tuple[Any, ...]]) -> list[Any]:
     return [value for row in rows for value in row]
+
+
+def _stored_profile(row: Sequence[Any] | None) -> StoredProfile | None:
+    """A profile from its row (profile_id, identifiers, state, updated_at), or None."""
+    if row is None:
+        return None
+    identifiers = tuple(Identifier(t, v) for t, v in loads(row[1]))
+    updated = parse_time(row[3], "updated_at") if row[3] else datetime.min
+    return StoredProfile(str(row[0]), identifiers, ProfileState.from_record(loads(row[2])), updated)
