@@ -315,11 +315,7 @@ def decide(
         for n in picked
         if eligible[n].purpose == MARKETING and rng.random() < settings.control_share
     }
-    risk_text = f"{risk:.2f}"
-    stories = [
-        _ev_text(means[n], step.ev_terms, risk_text, expected[n], lost[n])
-        for n, step in enumerate(steps)
-    ]
+    stories = _ev_stories(means, expected, steps, f"{risk:.2f}", lost)
     for n, action in enumerate(eligible):
         candidates.append(  # positional: half the cost of keywords, once per eligible action
             Candidate(
@@ -711,13 +707,27 @@ def _selection_probabilities(
     return share
 
 
-def _ev_text(p: float, terms: str, risk: str, ev: float, lost: float = 0.0) -> str:
-    """``expected value EV = P × value V × weight W − contact cost C − fatigue risk R``
-    (``terms``: the action's fixed middle, :attr:`_Step.ev_terms`; ``risk``: R as text, the
-    same for every action of a decision), and ``− opt-out risk O`` when the message may
-    cost the channel."""
-    text = f"expected value {ev:.2f} = {p:.1%}{terms}{risk}"
-    return f"{text} − opt-out risk {lost:.2f}" if lost > 0 else text
+def _ev_stories(
+    means: Sequence[float],
+    expected: Sequence[float],
+    steps: Sequence[_Step],
+    risk: str,
+    lost: Sequence[float],
+) -> list[str]:
+    """Each eligible action's ``expected value EV = P × value V × weight W − contact cost C
+    − fatigue risk R`` (the fixed middle is :attr:`_Step.ev_terms`; ``risk``: R as text, the
+    same for every action of a decision), and ``− opt-out risk O`` where the message may
+    cost the channel. Written inline: a decision tells it for every eligible action."""
+    stories = [
+        f"expected value {ev:.2f} = {p:.1%}{step.ev_terms}{risk}"
+        for p, ev, step in zip(means, expected, steps, strict=True)
+    ]
+    if any(lost):
+        stories = [
+            f"{text} − opt-out risk {o:.2f}" if o > 0 else text
+            for text, o in zip(stories, lost, strict=True)
+        ]
+    return stories
 
 
 def _optout_risks(

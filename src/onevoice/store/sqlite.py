@@ -173,14 +173,14 @@ class SqliteStore(SqlStore):
                 self._keeper = _WalKeeper(self._connect, self.path, self._flush_window)
             return self._keeper
 
-    @contextmanager
-    def _read(self) -> Iterator[Cursor]:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._connect()
+    def _read(self) -> _Reading:
+        reading: _Reading | None = getattr(self._local, "reading", None)
+        if reading is None:
+            conn = self._connect()
             with self._lock:
                 self._readers.append(conn)
-        yield conn.cursor()
+            reading = self._local.reading = _Reading(conn)
+        return reading
 
     def scrub(self, thorough: bool = True) -> list[str]:
         """Deleted rows are already zeroed in their pages (``secure_delete``); copy the WAL
@@ -317,3 +317,20 @@ def _size(path: str) -> int:
 
 def _only_comments(sql: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in sql.splitlines())
+
+
+class _Reading:
+    """This thread's read connection as the context manager of a query: ``with`` gives a
+    cursor. One per thread, reused — a generator-based context manager costs a generator
+    and its wrapper per query, and a decide makes half a dozen."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> Cursor:
+        return self.conn.cursor()
+
+    def __exit__(self, *exc: object) -> None:
+        return None
