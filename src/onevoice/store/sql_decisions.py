@@ -130,14 +130,18 @@ class DecisionsSql(SqlPart):
         with self._read() as cur:
             cur.execute(
                 self._q(
-                    "SELECT channel, at, chosen FROM decisions "
+                    "SELECT decision_id, channel, at, chosen, conversation_id FROM decisions "
                     "WHERE subject = ? AND at > ? AND chosen <> '[]'"
                 ),
                 (subject, format_time(since)),
             )
+            shown = [
+                (decision_id, channel, parse_time(at, "at"), at, chosen, conversation_id)
+                for decision_id, channel, at, chosen, conversation_id in cur.fetchall()
+            ]
             contacts = tuple(
-                Contact(action_id, channel, purpose, parse_time(at, "at"))
-                for channel, at, chosen in cur.fetchall()
+                Contact(action_id, channel, purpose, at)
+                for _d, channel, at, _t, chosen, _c in shown
                 for action_id, purpose in orjson.loads(chosen)
             )
             cur.execute(
@@ -151,16 +155,25 @@ class DecisionsSql(SqlPart):
                 Response(action_id, channel, outcome, parse_time(at, "at"))
                 for action_id, channel, outcome, at in cur.fetchall()
             )
-            cur.execute(  # not its body: 30 KB of JSON that one voice does not read
-                self._q(
-                    "SELECT decision_id, subject, channel, at, chosen, conversation_id, '{}' "
-                    "FROM decisions WHERE subject = ? AND at > ? "
-                    "AND conversation_id = decision_id ORDER BY at DESC LIMIT 1"
-                ),
-                (subject, format_time(conversation_since)),
-            )
-            row = cur.fetchone()
-            conversation = None if row is None else _decision(row)
+            if conversation_since >= since:  # the conversation opened among those contacts
+                opened = [row for row in shown if row[0] == row[5] and row[2] > conversation_since]
+                latest = max(opened, key=lambda row: row[2], default=None)
+                conversation = (
+                    None
+                    if latest is None
+                    else _decision((latest[0], subject, latest[1], latest[3], *latest[4:], "{}"))
+                )
+            else:
+                cur.execute(  # not its body: 30 KB of JSON that one voice does not read
+                    self._q(
+                        "SELECT decision_id, subject, channel, at, chosen, conversation_id, '{}' "
+                        "FROM decisions WHERE subject = ? AND at > ? "
+                        "AND conversation_id = decision_id ORDER BY at DESC LIMIT 1"
+                    ),
+                    (subject, format_time(conversation_since)),
+                )
+                row = cur.fetchone()
+                conversation = None if row is None else _decision(row)
             said: tuple[tuple[str, str, datetime], ...] = ()
             if conversation is not None:
                 cur.execute(
