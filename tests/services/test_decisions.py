@@ -9,8 +9,10 @@ import pytest
 
 from onevoice.bootstrap import Onevoice, bootstrap
 from onevoice.config import Settings
+from onevoice.domain.actions import Catalog, parse_catalog
 from onevoice.domain.errors import InvalidInput, NotFound
 from onevoice.domain.expressions import InvalidExpression
+from onevoice.expressions.cel import CelEngine
 
 NO_CONTROLS = {"holdout_share": 0.0, "control_share": 0.0, "explore_share": 0.0}
 
@@ -294,3 +296,53 @@ def test_numbers_in_the_context_are_features_the_learner_sees(ov: Onevoice) -> N
     assert features["context.interest.mortgage"] == pytest.approx(1.099)
     assert features["context.vip"] == 1.0
     assert "context.page" not in features  # text is not an amount
+
+
+def test_rules_answer_alike_on_the_narrowed_profile_and_on_all_of_it(ov: Onevoice) -> None:
+    """A decision builds and converts only what the catalog's rules read: each rule answers
+    as it does when another rule makes the whole profile be built."""
+    rules = [
+        "profile.orders > 0",
+        "has(profile.traits.plan) && profile.traits.plan == 'gold'",
+        "has(profile.traits.email)",
+        "has(profile.days_since_last_order) && profile.days_since_last_order < 1.0",
+        "'web' in profile.channels || profile.known",
+        "profile.traits.segment == 'vip'",
+        "profile.lifecycle in ['customer', 'repeat'] && context.page == 'setup'",
+        "'profile.orders' == context.page",
+    ]
+
+    def offers(texts: list[str]) -> Catalog:
+        actions = [
+            {
+                "id": f"offer-{n}",
+                "purpose": "service",
+                "value": 1 + n,
+                "treatments": {"web": {"title": f"Offer {n}", "body": "…"}},
+                "eligibility": text,
+            }
+            for n, text in enumerate(texts)
+        ]
+        return parse_catalog({"actions": actions}, CelEngine())
+
+    narrow, whole = offers(rules), offers([*rules, "size(profile) > 0"])
+    assert narrow.reads is not None and "event_count" not in narrow.reads["profile"]  # type: ignore[operator]
+    assert whole.reads is not None and whole.reads["profile"] is None
+    customer = shopper(ov, plan="gold")
+
+    def exclusions(catalog: Catalog) -> dict[str, tuple[str | None, tuple[str, ...]]]:
+        decided = ov.decisions.decide(
+            customer, "web", {"page": "setup"}, catalog=catalog, record=False
+        )
+        return {c.action_id: (c.excluded_by, c.reasons) for c in decided.decision.candidates}
+
+    seen, expected = exclusions(narrow), exclusions(whole)
+    assert seen == {name: expected[name] for name in seen}
+    assert {name for name, (by, _) in seen.items() if by is None} == {
+        "offer-0",
+        "offer-1",
+        "offer-3",
+        "offer-4",
+        "offer-6",
+    }
+    assert seen["offer-5"][0] == "eligibility_error"

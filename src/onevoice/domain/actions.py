@@ -37,6 +37,8 @@ from onevoice.domain.expressions import (
     CompiledExpression,
     ExpressionEngine,
     InvalidExpression,
+    Reads,
+    reads_of,
 )
 
 PURPOSES = ("marketing", "service")
@@ -168,6 +170,8 @@ class Catalog:
 
     actions: Mapping[str, Action] = field(default_factory=dict)
     rules: Mapping[str, CompiledExpression] = field(default_factory=dict)
+    #: ``reads``, once worked out (in a tuple: ``None`` is an answer)
+    _reads: tuple[Reads | None] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __getitem__(self, action_id: str) -> Action:
         return self.actions[action_id]
@@ -183,6 +187,16 @@ class Catalog:
 
     def rule(self, action_id: str) -> CompiledExpression:
         return self.rules.get(action_id, ALWAYS)
+
+    @property
+    def reads(self) -> Reads | None:
+        """What the catalog's rules can read of an activation (``None``: anything), worked
+        out once per catalog (they are immutable): a decision builds and converts only that."""
+        known = self._reads
+        if known is None:
+            known = (reads_of(self.rules.values()),)
+            object.__setattr__(self, "_reads", known)
+        return known[0]
 
     def with_action(self, action: Action, engine: ExpressionEngine) -> Catalog:
         """A catalog with ``action`` added or replaced (what ``PUT /v1/actions/{id}`` does)."""

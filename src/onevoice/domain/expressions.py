@@ -22,9 +22,9 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeAlias, overload
 
 from onevoice.domain.errors import InvalidInput
 
@@ -72,11 +72,21 @@ class Evaluation:
         return "matched" if self.matched else "not matched"
 
 
+#: What a rule can read of an activation, by name: ``None`` for the whole value (indexed,
+#: iterated, compared, passed whole...), else the fields it only ever selects by name
+#: (``profile.orders``), read the same way. A rule's ``reads`` of ``None`` means anything.
+Reads: TypeAlias = Mapping[str, "Reads | None"]
+
+
 class CompiledExpression(Protocol):
-    """A rule ready to run; ``source`` is the text it was compiled from."""
+    """A rule ready to run; ``source`` is the text it was compiled from, ``reads`` what
+    of an activation it can read (``None``: anything)."""
 
     @property
     def source(self) -> str: ...
+
+    @property
+    def reads(self) -> Reads | None: ...
 
     def evaluate(self, activation: Mapping[str, object]) -> Evaluation:
         """Run against plain data; must not raise for run-time errors (return a failure)."""
@@ -95,8 +105,43 @@ class Always:
 
     source: str = ""
 
+    @property
+    def reads(self) -> Reads:
+        return {}
+
     def evaluate(self, activation: Mapping[str, object]) -> Evaluation:
         return Evaluation(True)
 
 
 ALWAYS = Always()
+
+
+def reads_of(rules: Iterable[CompiledExpression]) -> Reads | None:
+    """What any of ``rules`` can read (``None``: anything)."""
+    merged: Reads | None = {}
+    for rule in rules:
+        merged = _merge(merged, rule.reads)
+    return merged
+
+
+def _merge(a: Reads | None, b: Reads | None) -> Reads | None:
+    if a is None or b is None:
+        return None
+    merged = dict(a)
+    for name, fields in b.items():
+        merged[name] = _merge(merged[name], fields) if name in merged else fields
+    return merged
+
+
+@overload
+def narrowed(value: Mapping[str, object], reads: Reads | None) -> Mapping[str, object]: ...
+@overload
+def narrowed(value: object, reads: Reads | None) -> object: ...
+def narrowed(value: object, reads: Reads | None) -> object:
+    """``value`` with only the fields ``reads`` selects of it, nested dicts alike: what a
+    rule cannot read need not be converted for it. Fields ``value`` lacks stay absent
+    (``has()`` answers the same), and anything not a dict stays whole (selecting a field
+    of it fails the same way)."""
+    if reads is None or type(value) is not dict:
+        return value
+    return {name: narrowed(value[name], sub) for name, sub in reads.items() if name in value}

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -40,6 +40,7 @@ from onevoice.domain.decide import (
 )
 from onevoice.domain.errors import InvalidIdentifier, InvalidInput, NotFound, Unavailable
 from onevoice.domain.events import format_time
+from onevoice.domain.expressions import Reads, narrowed
 from onevoice.domain.learning.base import Features, Learner, Unlearner, decision_reward
 from onevoice.domain.learning.features import decision_features
 from onevoice.domain.policy import DEFAULT_POLICY, OUTCOMES, Consent, ContactHistory, Policy
@@ -238,6 +239,7 @@ class Decisions:
             )
         inbound = context.get("inbound")
         features = decision_features(channel, lifecycle, context)
+        offered = self._catalog if catalog is None else catalog
         intent_scores, signals = _intents(self._intents, stored, now, features)
         request = DecideRequest(
             decision_id=self._new_id(),
@@ -251,16 +253,14 @@ class Decisions:
             if ledger
             else Consent.from_traits(traits),
             history=ContactHistory(log.contacts, log.responses),
-            activation={
-                "profile": _profile_view(state, traits, lifecycle, id_types, now),
-                "context": dict(context),
-                "channel": channel,
-                "intents": intent_scores,
-            },
+            activation=_activation(
+                offered.reads,
+                lambda fields: _profile_view(state, traits, lifecycle, id_types, now, fields),
+                {"context": dict(context), "channel": channel, "intents": intent_scores},
+            ),
             features=features,
             signals=signals,
         )
-        offered = self._catalog if catalog is None else catalog
         with self._lock:
             decision = decide(
                 without_marketing(offered) if blocked else offered,
@@ -553,32 +553,76 @@ def _check_request(
     return context
 
 
+def _activation(
+    reads: Reads | None,
+    profile: Callable[[Reads | None], dict[str, Any]],
+    others: dict[str, object],
+) -> dict[str, object]:
+    """What eligibility rules read: of ``profile`` (built on demand) and ``others``, only
+    what the offered catalog's rules can read (``reads``; all for ``None``). Converting an
+    activation into CEL values costs about 2.5 µs a value, far more than running a rule."""
+    if reads is None:
+        return {"profile": profile(None), **others}
+    activation = {
+        name: narrowed(others[name], sub) for name, sub in reads.items() if name in others
+    }
+    if "profile" in reads:
+        activation["profile"] = profile(reads["profile"])
+    return activation
+
+
 def _profile_view(
     state: ProfileState,
     traits: Mapping[str, Any],
     lifecycle: str,
     id_types: list[str],
     now: datetime,
+    fields: Reads | None = None,
 ) -> dict[str, Any]:
-    """What an eligibility rule reads as ``profile`` (times as days ago; unknowns absent)."""
-    view: dict[str, Any] = {
-        "traits": dict(traits),
-        "lifecycle": lifecycle,
-        "channels": sorted(state.channels),
-        "lifetime_value": state.lifetime_value,
-        "orders": state.orders,
-        "event_count": state.event_count,
-        "identifiers": sorted(set(id_types)),
-        "known": state.event_count > 0,
-    }
-    for name, moment in (
-        ("days_since_first_seen", state.first_seen),
-        ("days_since_last_seen", state.last_seen),
-        ("days_since_last_order", state.last_order_at),
-    ):
-        if moment is not None:
-            view[name] = max(0.0, (now - moment).total_seconds() / 86400)
+    """What an eligibility rule reads as ``profile`` (times as days ago; unknowns absent):
+    only ``fields`` of it when given (what the rules read: the rest is not even built)."""
+    facts = _Facts(state, traits, lifecycle, id_types, now)
+    if fields is None:
+        return {
+            name: value for name, build in _PROFILE.items() if (value := build(facts)) is not None
+        }
+    view: dict[str, Any] = {}
+    for name, sub in fields.items():
+        build = _PROFILE.get(name)
+        value = None if build is None else build(facts)
+        if value is not None:
+            view[name] = narrowed(value, sub)
     return view
+
+
+class _Facts(NamedTuple):
+    """What a profile view is made of."""
+
+    state: ProfileState
+    traits: Mapping[str, Any]
+    lifecycle: str
+    id_types: list[str]
+    now: datetime
+
+
+def _days_ago(now: datetime, moment: datetime | None) -> float | None:
+    return None if moment is None else max(0.0, (now - moment).total_seconds() / 86400)
+
+
+#: The profile view's fields, in order, each from the facts (``None``: unknown, absent).
+_PROFILE: dict[str, Callable[[_Facts], object]] = {
+    "traits": lambda f: dict(f.traits),
+    "lifecycle": lambda f: f.lifecycle,
+    "channels": lambda f: sorted(f.state.channels),
+    "lifetime_value": lambda f: f.state.lifetime_value,
+    "orders": lambda f: f.state.orders,
+    "event_count": lambda f: f.state.event_count,
+    "identifiers": lambda f: sorted(set(f.id_types)),
+    "known": lambda f: f.state.event_count > 0,
+    "days_since_first_seen": lambda f: _days_ago(f.now, f.state.first_seen),
+    "days_since_last_seen": lambda f: _days_ago(f.now, f.state.last_seen),
+    "days_since_last_order": lambda f: _days_ago(f.now, f.state.last_order_at),
+}
 
 
 def _intents(
