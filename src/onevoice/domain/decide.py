@@ -429,6 +429,7 @@ class _Plan:
     by_rule: dict[str, tuple[tuple[CompiledExpression, tuple[int, ...]], ...]]
     #: treated steps that are not plain (a pause, a window, their own cooldown or limit)
     others: tuple[int, ...]
+    #: each action's catalog position (rule failures are told in catalog order)
     position: dict[str, int]
     #: what a purpose's channel refusal makes of its plain steps, by refusal (a cache)
     refused: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Candidate, ...]]
