@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -136,13 +136,13 @@ class DecisionsSql(SqlPart):
                 (subject, format_time(since)),
             )
             shown = [
-                (decision_id, channel, parse_time(at, "at"), at, chosen, conversation_id)
-                for decision_id, channel, at, chosen, conversation_id in cur.fetchall()
+                _Shown(decision_id, channel, at, chosen, conversation, parse_time(at, "at"))
+                for decision_id, channel, at, chosen, conversation in cur.fetchall()
             ]
             contacts = tuple(
-                Contact(action_id, channel, purpose, at)
-                for _d, channel, at, _t, chosen, _c in shown
-                for action_id, purpose in orjson.loads(chosen)
+                Contact(action_id, s.channel, purpose, s.moment)
+                for s in shown
+                for action_id, purpose in orjson.loads(s.chosen)
             )
             cur.execute(
                 self._q(
@@ -155,14 +155,16 @@ class DecisionsSql(SqlPart):
                 Response(action_id, channel, outcome, parse_time(at, "at"))
                 for action_id, channel, outcome, at in cur.fetchall()
             )
-            if conversation_since >= since:  # the conversation opened among those contacts
-                opened = [row for row in shown if row[0] == row[5] and row[2] > conversation_since]
-                latest = max(opened, key=lambda row: row[2], default=None)
-                conversation = (
-                    None
-                    if latest is None
-                    else _decision((latest[0], subject, latest[1], latest[3], *latest[4:], "{}"))
-                )
+            if conversation_since >= since:
+                # a decision opens a conversation only when it shows something: the latest
+                # one in the window is among the contacts just read
+                opened = [
+                    s
+                    for s in shown
+                    if s.conversation_id == s.decision_id and s.moment > conversation_since
+                ]
+                latest = max(opened, key=lambda s: s.moment, default=None)
+                conversation = None if latest is None else _opened(latest, subject)
             else:
                 cur.execute(  # not its body: 30 KB of JSON that one voice does not read
                     self._q(
@@ -241,6 +243,23 @@ def _decision_row(record: DecisionRecord, utf8: bool = False) -> tuple[Any, ...]
         record.conversation_id,
         orjson.dumps(record.body) if utf8 else dumps(record.body),
     )
+
+
+class _Shown(NamedTuple):
+    """A decision that showed something, as the contact log reads it."""
+
+    decision_id: str
+    channel: str
+    at: str
+    chosen: str
+    conversation_id: str | None
+    moment: datetime
+
+
+def _opened(shown: _Shown, subject: str) -> DecisionRecord:
+    """The decision that opened a conversation, without its body (one voice reads none)."""
+    row = (shown.decision_id, subject, shown.channel, shown.at, shown.chosen)
+    return _decision((*row, shown.conversation_id, "{}"))
 
 
 def _decision(row: Sequence[Any]) -> DecisionRecord:
