@@ -593,8 +593,9 @@ def _exclusions(
     by_purpose: dict[str, tuple[tuple[str, str], ...]],
     evaluated: dict[str, Evaluation],
 ) -> Candidate | None:
-    """The exclusion of an action with a treatment for the channel (every refusal, as
-    (rule, reason), in its reasons); None when eligible.
+    """The exclusion of an action with a treatment for the channel that :func:`_screen`
+    cannot screen as part of a block (every refusal, as (rule, reason), in its reasons);
+    None when eligible.
 
     The cheap checks come first — holdout, validity, the purpose's channel rules (once per
     purpose), cooldowns and the action's own limits, each skipped when it cannot refuse —
@@ -603,28 +604,22 @@ def _exclusions(
     per decision (``evaluated``): an outcome depends only on the text and the activation.
     """
     action = step.action
-    channel_refusals = _channel_refusals(action.purpose, request, policy, by_purpose)
-    if step.plain and not (step.marketing and (holdout or request.history.responses)):
-        refused: list[tuple[str, str]] | tuple[tuple[str, str], ...] = channel_refusals
-    else:
-        refused = []
-        if holdout and step.marketing:
-            refused.append(("holdout", "universal holdout: no marketing"))
-        if action.paused or action.valid_from is not None or action.valid_until is not None:
-            live = check_live(action, request.now)
-            if not live.allowed:
-                refused.append((live.rule, live.reason))
-        refused.extend(channel_refusals)
-        if request.history.responses and step.marketing:
-            cooldown = check_cooldowns(
-                action, request.channel, request.history, request.now, policy
-            )
-            if not cooldown.allowed:
-                refused.append((cooldown.rule, cooldown.reason))
-        if action.cooldown is not None or action.max_per_customer is not None:
-            limits = check_action_limits(action, request.history, request.now)
-            if not limits.allowed:
-                refused.append((limits.rule, limits.reason))
+    refused: list[tuple[str, str]] = []
+    if holdout and step.marketing:
+        refused.append(("holdout", "universal holdout: no marketing"))
+    if action.paused or action.valid_from is not None or action.valid_until is not None:
+        live = check_live(action, request.now)
+        if not live.allowed:
+            refused.append((live.rule, live.reason))
+    refused.extend(_channel_refusals(action.purpose, request, policy, by_purpose))
+    if request.history.responses and step.marketing:
+        cooldown = check_cooldowns(action, request.channel, request.history, request.now, policy)
+        if not cooldown.allowed:
+            refused.append((cooldown.rule, cooldown.reason))
+    if action.cooldown is not None or action.max_per_customer is not None:
+        limits = check_action_limits(action, request.history, request.now)
+        if not limits.allowed:
+            refused.append((limits.rule, limits.reason))
     if refused:
         return Candidate(action.id, action.purpose, refused[0][0], tuple(r for _, r in refused))
     return _eligibility(step, request, errors, evaluated)
