@@ -26,6 +26,7 @@ import numpy as np
 import orjson
 
 from onevoice.domain.measure.ope import ips, snips
+from onevoice.services.decision_log import logged_candidates
 from onevoice.sim.policies.onevoice import OnevoicePolicy
 from onevoice.sim.runner import WorldConfig, simulate
 
@@ -52,7 +53,7 @@ def _log(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     reward, logged, target = [], [], []
     for decision_id, chosen, body in rows:
         record = orjson.loads(body)
-        eligible = [c for c in record["candidates"] if "probability" in c]
+        eligible = [c for c in logged_candidates(record) if "probability" in c]
         shown = orjson.loads(chosen)
         reward.append(1.0 if decision_id in accepted else 0.0)
         logged.append(float(record["propensity"]))

@@ -13,6 +13,7 @@ from onevoice.domain.actions import Catalog, parse_catalog
 from onevoice.domain.errors import InvalidInput, NotFound
 from onevoice.domain.expressions import InvalidExpression
 from onevoice.expressions.cel import CelEngine
+from onevoice.services.decision_log import candidate_view, logged_candidates
 
 NO_CONTROLS = {"holdout_share": 0.0, "control_share": 0.0, "explore_share": 0.0}
 
@@ -111,21 +112,22 @@ def test_every_decision_is_logged_with_candidates_propensity_and_model(ov: Onevo
     decided = ov.decisions.decide(shopper(ov), "web", {"page": "setup"}, k=2)
     record = ov.store.get_decision(decided.decision.decision_id)
     assert record is not None
-    assert {c["action_id"] for c in record.body["candidates"]} == {"card-upgrade", "setup-help"}
+    logged = logged_candidates(record.body)
+    assert {c["action_id"] for c in logged} == {"card-upgrade", "setup-help"}
+    assert logged == [candidate_view(c) for c in decided.decision.candidates]
     assert 0 < record.body["propensity"] <= 1
     assert record.body["model_version"].startswith("bayes-logistic@")
     assert record.body["context"] == {"page": "setup"}
 
 
 def test_excluded_candidates_are_logged_in_full_every_time_they_recur(ov: Onevoice) -> None:
-    # the log encodes a recurring exclusion once and reuses it: what is stored must not show it
     ov.actions.load(catalog())
     customer = shopper(ov, orders=0)
     first, second = (ov.decisions.decide(customer, "call_centre") for _ in range(2))
     for decided in (first, second):
         record = ov.store.get_decision(decided.decision.decision_id)
         assert record is not None
-        assert record.body["candidates"] == [
+        assert logged_candidates(record.body) == [
             {
                 "action_id": "card-upgrade",
                 "excluded_by": "eligibility",
@@ -134,9 +136,64 @@ def test_excluded_candidates_are_logged_in_full_every_time_they_recur(ov: Onevoi
             {
                 "action_id": "setup-help",
                 "excluded_by": "channel",
-                "reasons": ["setup-help has no call_centre treatment"],
+                "reasons": ["no call_centre treatment"],
             },
         ]
+
+
+def test_identical_exclusions_are_logged_once_with_the_actions_they_apply_to(
+    ov: Onevoice,
+) -> None:
+    offers = [
+        {**catalog()["actions"][0], "id": f"offer-{n}", "eligibility": rule}
+        for n, rule in enumerate(["profile.orders > 5", "profile.orders > 0", "profile.orders > 5"])
+    ]
+    ov.actions.load({"actions": offers})
+    one = with_settings(ov, **NO_CONTROLS)
+    try:
+        decided = one.decisions.decide(shopper(one, orders=1), "web")
+        record = one.store.get_decision(decided.decision.decision_id)
+    finally:
+        one.close()
+    assert record is not None
+    assert record.body["excluded"] == [
+        {
+            "excluded_by": "eligibility",
+            "reasons": ["does not match profile.orders > 5"],
+            "action_ids": ["offer-0", "offer-2"],
+        }
+    ]
+    assert record.body["scored"]["action_id"] == ["offer-1"]
+    assert record.body["withheld"] == []
+    logged = logged_candidates(record.body)
+    assert logged == [candidate_view(c) for c in decided.decision.candidates]
+    assert logged[-1]["reasons"] == list(decided.decision.actions[0].reasons[:1])
+
+
+def test_a_withheld_action_is_logged_as_the_random_control(ov: Onevoice) -> None:
+    ov.actions.load(catalog())
+    always = with_settings(ov, holdout_share=0.0, control_share=1.0, explore_share=0.0)
+    try:
+        decided = always.decisions.decide(shopper(always), "web")
+        record = always.store.get_decision(decided.decision.decision_id)
+    finally:
+        always.close()
+    assert decided.decision.actions == () and decided.decision.control
+    assert record is not None and record.body["withheld"] == ["card-upgrade"]
+    controlled = [c for c in logged_candidates(record.body) if c.get("control")]
+    assert [c["action_id"] for c in controlled] == ["card-upgrade"]
+
+
+def test_records_written_one_object_per_candidate_are_still_read() -> None:
+    before = {
+        "candidates": [
+            {"action_id": "a", "excluded_by": "eligibility", "reasons": ["does not match x"]},
+            {"action_id": "b", "purpose": "marketing", "reasons": ["expected value 1.00"],
+             "probability": 0.1, "expected_value": 1.0, "score": 1.0,
+             "chosen_probability": 1.0, "control": False},
+        ]
+    }  # fmt: skip
+    assert logged_candidates(before) == before["candidates"]
 
 
 def test_one_voice_repeats_the_open_conversation_on_another_channel(ov: Onevoice) -> None:

@@ -186,3 +186,27 @@ def test_logistic_draws_follow_the_posterior_and_are_independent_within_a_decisi
     assert abs(np.corrcoef(drawn[:, 0], drawn[:, 1])[0, 1]) < 0.03
     wide = learner.sample_matrix([f"x{n}" for n in range(12_000)], {}, 200, 5)
     assert wide.shape == (200, 12_000)  # more than the table holds: drawn afresh
+
+
+def test_thompson_on_tanh_draws_matches_the_sigmoid_path() -> None:
+    """The logistic learner hands ``thompson`` its draws as ``2p − 1`` (cheaper to score):
+    the same draws, ranking and first-choice shares as scoring ``σ`` draws directly."""
+    import numpy as np
+
+    from onevoice.domain.learning.thompson import _first_choice, thompson
+
+    learner = BayesianLogistic(prior_rate=0.1)
+    for n in range(300):
+        learner.learn_one(f"a{n % 3}", {"young": float(n % 2)}, float(n % 5 == 0))
+    ids = [f"a{n}" for n in range(6)]
+    gains, costs = [40.0, 35.0, 50.0, 10.0, 45.0, 20.0], [0.5, 0.2, 3.0, 0.1, 1.0, 0.3]
+    for seed in range(20):
+        means, sampled = learner.predict_and_sample(ids, {"young": 1.0}, 200, seed)
+        _, t = learner.predict_and_sample_tanh(ids, {"young": 1.0}, 200, seed)
+        assert np.allclose((1.0 + t) / 2.0, sampled, atol=1e-6)
+        drawn = thompson(learner, ids, {"young": 1.0}, gains, costs, 200, seed)
+        assert drawn.means == means.tolist()
+        assert np.allclose(drawn.first, sampled[0], atol=1e-6)
+        expected = _first_choice(sampled.reshape(200, 6), gains, costs)
+        assert np.abs(np.array(drawn.first_choice) - expected).max() <= 1 / 200 + 1e-9
+        assert abs(sum(drawn.first_choice) - 1.0) < 1e-9

@@ -49,14 +49,15 @@ and the propensity is the one *within* the arm.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import NamedTuple
 
 from onevoice.domain.actions import MARKETING, Action, Catalog, Treatment
+from onevoice.domain.candidates import Candidate, Scores
 from onevoice.domain.conversation import Conversation, one_voice
 from onevoice.domain.expressions import ALWAYS, CompiledExpression, Evaluation
 from onevoice.domain.learning.base import Features, Learner
@@ -132,24 +133,6 @@ class DecideRequest:
     signals: tuple[str, ...] = ()
 
 
-class Candidate(NamedTuple):
-    """One action as arbitration saw it: excluded (by which rule, why) or scored.
-
-    Immutable like the other records here, but a named tuple: a decision makes one per
-    action of the catalog, and a frozen dataclass costs three times as much to build.
-    """
-
-    action_id: str
-    purpose: str
-    excluded_by: str | None = None
-    reasons: tuple[str, ...] = ()
-    probability: float | None = None
-    expected_value: float | None = None
-    score: float | None = None
-    chosen_probability: float | None = None
-    control: bool = False
-
-
 @dataclass(frozen=True, slots=True)
 class Chosen:
     """An action to carry out, in the asking channel's treatment."""
@@ -177,7 +160,9 @@ class Decision:
     at: datetime
     actions: tuple[Chosen, ...]
     reasons: tuple[str, ...]
-    candidates: tuple[Candidate, ...]
+    #: the actions not scored: every exclusion (catalog order), or the action an open
+    #: conversation carried over
+    unscored: tuple[Candidate, ...]
     holdout: bool
     control: bool
     explored: bool
@@ -186,10 +171,28 @@ class Decision:
     errors: tuple[ExpressionFailure, ...] = ()
     honoured: str | None = None
     component: str | None = None
+    #: the eligible actions' numbers (None when nothing was scored)
+    scores: Scores | None = None
 
     @property
     def action_ids(self) -> tuple[str, ...]:
         return tuple(a.action_id for a in self.actions)
+
+    @property
+    def candidates(self) -> tuple[Candidate, ...]:
+        """Every action as arbitration saw it: the exclusions, then the scored ones (built
+        on each read: arbitration itself keeps the scored ones as columns)."""
+        if self.scores is None:
+            return self.unscored
+        return (*self.unscored, *self.scores.candidates())
+
+    def purpose_of(self, action_id: str) -> str:
+        """The purpose of an action this decision saw ("" if it saw none by that id)."""
+        if self.scores is not None:
+            n = self.scores.position(action_id)
+            if n is not None:
+                return self.scores.purposes[n]
+        return next((c.purpose for c in self.unscored if c.action_id == action_id), "")
 
 
 def in_holdout(customer_key: str, share: float, salt: str = "onevoice-holdout") -> bool:
@@ -286,9 +289,10 @@ def decide(
     costs = [step.cost + risk + o for step, o in zip(steps, lost, strict=True)]
     if arm == "propensity_only":
         gains, costs = [1.0] * len(eligible), [0.0] * len(eligible)
+    ids = [a.id for a in eligible]
     drawn = thompson(
         learner,
-        [a.id for a in eligible],
+        ids,
         request.features,
         gains,
         costs,
@@ -302,8 +306,9 @@ def decide(
     expected = [p * g - c for p, g, c in zip(means, gains, costs, strict=True)]
     selected = _selection_probabilities(drawn.first_choice, expected, settings.explore_share)
 
-    ranked = sorted(range(len(eligible)), key=lambda n: scores[n], reverse=True)
-    picked = [n for n in ranked[: max(1, request.k)] if scores[n] > 0]
+    # the k best, first on ties: sorted(…, reverse=True)[:k] without sorting them all
+    ranked = heapq.nlargest(max(1, request.k), range(len(eligible)), key=scores.__getitem__)
+    picked = [n for n in ranked if scores[n] > 0]
     if arm == "random_action":
         ranked = random.Random(seed_of(f"random:{request.decision_id}")).sample(
             range(len(eligible)), len(eligible)
@@ -315,28 +320,27 @@ def decide(
         for n in picked
         if eligible[n].purpose == MARKETING and rng.random() < settings.control_share
     }
-    stories = _ev_stories(means, expected, steps, f"{risk:.2f}", lost)
-    for n, action in enumerate(eligible):
-        candidates.append(  # positional: half the cost of keywords, once per eligible action
-            Candidate(
-                action.id,
-                action.purpose,
-                None,
-                (stories[n],),
-                means[n],
-                expected[n],
-                scores[n],
-                selected.get(n, 0.0),
-                n in withheld,
-            )
-        )
+    scored = Scores(
+        action_ids=ids,
+        purposes=[a.purpose for a in eligible],
+        probability=means,
+        expected_value=expected,
+        score=scores,
+        chosen_probability=[selected.get(n, 0.0) for n in range(len(eligible))],
+        value=[a.value for a in eligible],
+        weight=[a.weight for a in eligible],
+        contact_cost=[step.cost for step in steps],
+        optout_risk=lost,
+        fatigue_risk=risk,
+        withheld=frozenset(withheld),
+    )
     chosen = tuple(
         Chosen(
             eligible[n].id,
             eligible[n].treatments[request.channel],
             scores[n],
             (
-                stories[n],
+                scored.story(n),
                 *((f"matches {eligible[n].eligibility}",) if eligible[n].eligibility else ()),
                 f"best of {len(eligible)} eligible on {request.channel}"
                 if rank == 0
@@ -382,7 +386,7 @@ def decide(
         at=request.now,
         actions=chosen,
         reasons=reasons,
-        candidates=tuple(candidates),
+        unscored=tuple(candidates),
         holdout=holdout,
         control=bool(withheld),
         explored=explored,
@@ -390,6 +394,7 @@ def decide(
         model_version=learner.version,
         errors=tuple(errors),
         component=arm,
+        scores=scored,
     )
 
 
@@ -410,8 +415,6 @@ class _Step:
     unmatched: Candidate
     gain: float
     cost: float
-    #: the fixed middle of its expected-value reason on this channel
-    ev_terms: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -565,9 +568,7 @@ def _step(action: Action, rule: CompiledExpression, channel: str) -> _Step:
         rule=rule,
         untreated=None
         if treated
-        else Candidate(
-            action.id, action.purpose, "channel", (f"{action.id} has no {channel} treatment",)
-        ),
+        else Candidate(action.id, action.purpose, "channel", (f"no {channel} treatment",)),
         plain=not action.paused
         and action.valid_from is None
         and action.valid_until is None
@@ -579,8 +580,6 @@ def _step(action: Action, rule: CompiledExpression, channel: str) -> _Step:
         ),
         gain=action.value * action.weight,
         cost=cost,
-        ev_terms=f" × value {action.value:g} × weight {action.weight:g}"
-        f" − contact cost {cost:.2f} − fatigue risk ",
     )
 
 
@@ -703,29 +702,6 @@ def _selection_probabilities(
     return share
 
 
-def _ev_stories(
-    means: Sequence[float],
-    expected: Sequence[float],
-    steps: Sequence[_Step],
-    risk: str,
-    lost: Sequence[float],
-) -> list[str]:
-    """Each eligible action's ``expected value EV = P × value V × weight W − contact cost C
-    − fatigue risk R`` (the fixed middle is :attr:`_Step.ev_terms`; ``risk``: R as text, the
-    same for every action of a decision), and ``− opt-out risk O`` where the message may
-    cost the channel. Written inline: a decision tells it for every eligible action."""
-    stories = [
-        f"expected value {ev:.2f} = {p:.1%}{step.ev_terms}{risk}"
-        for p, ev, step in zip(means, expected, steps, strict=True)
-    ]
-    if any(lost):
-        stories = [
-            f"{text} − opt-out risk {o:.2f}" if o > 0 else text
-            for text, o in zip(stories, lost, strict=True)
-        ]
-    return stories
-
-
 def _optout_risks(
     optout: Learner | None, eligible: Sequence[Action], request: DecideRequest, cost: float
 ) -> list[float]:
@@ -770,7 +746,7 @@ def _nothing(
         at=request.now,
         actions=(),
         reasons=reasons,
-        candidates=tuple(candidates),
+        unscored=tuple(candidates),
         holdout=holdout,
         control=False,
         explored=False,
@@ -825,7 +801,7 @@ def _honour(
         at=request.now,
         actions=chosen,
         reasons=reasons,
-        candidates=(candidate,),
+        unscored=(candidate,),
         holdout=holdout,
         control=False,
         explored=False,

@@ -22,8 +22,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-import orjson
-
 from onevoice.domain import consent as consent_ledger
 from onevoice.domain import identifiers as ids
 from onevoice.domain import learning
@@ -33,19 +31,18 @@ from onevoice.domain.conversation import DEFAULT_WINDOW, FINAL_OUTCOMES, Convers
 from onevoice.domain.decide import (
     DEFAULT_ARBITRATION,
     Arbitration,
-    Candidate,
     DecideRequest,
     Decision,
     decide,
 )
 from onevoice.domain.errors import InvalidIdentifier, InvalidInput, NotFound, Unavailable
-from onevoice.domain.events import format_time
 from onevoice.domain.expressions import Reads, narrowed
 from onevoice.domain.learning.base import Features, Learner, Unlearner, decision_reward
 from onevoice.domain.learning.features import decision_features
 from onevoice.domain.policy import DEFAULT_POLICY, OUTCOMES, Consent, ContactHistory, Policy
 from onevoice.domain.profiles import ProfileRules, ProfileState
 from onevoice.services.clock import Clock
+from onevoice.services.decision_log import decision_record
 from onevoice.services.group_commit import GroupCommit
 from onevoice.services.intents import Intents
 from onevoice.services.ports import DecisionRecord, ResponseRecord, Store, StoredProfile
@@ -275,7 +272,7 @@ class Decisions:
             decision = replace(decision, reasons=(blocked, *decision.reasons))
         if not record:
             return Decided(decision, subject, customer)
-        logged = _record(decision, subject, context, k, features)
+        logged = decision_record(decision, subject, context, k, features)
         if view is not None and logged.chosen and not self._admitted(subject, view, logged):
             return self.decide(customer, channel, context, k, _attempt=_attempt + 1)
         self._log.append([logged])
@@ -662,106 +659,6 @@ def _holdout_key(stored: StoredProfile) -> str:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _record(
-    decision: Decision, subject: str, context: Mapping[str, Any], k: int, features: Features
-) -> DecisionRecord:
-    chosen = tuple((a.action_id, _purpose_of(a.action_id, decision)) for a in decision.actions)
-    conversation = decision.honoured or (decision.decision_id if chosen else None)
-    body = {
-        "at": format_time(decision.at),
-        "context": dict(context),
-        "k": k,
-        "features": dict(features),
-        "actions": [
-            {"action_id": a.action_id, "score": a.score, "reasons": list(a.reasons)}
-            for a in decision.actions
-        ],
-        "reasons": list(decision.reasons),
-        "candidates": _logged_candidates(decision.candidates),
-        "holdout": decision.holdout,
-        "control": decision.control,
-        "explored": decision.explored,
-        "propensity": decision.propensity,
-        "model_version": decision.model_version,
-        "errors": [{"action_id": e.action_id, "message": e.message} for e in decision.errors],
-        "honoured": decision.honoured,
-        "component": decision.component,
-    }
-    return DecisionRecord(
-        decision.decision_id, subject, decision.channel, decision.at, chosen, conversation, body
-    )
-
-
-#: Excluded candidates as logged, already encoded, by value and by identity. Most of a
-#: decision's candidates are exclusions that recur word for word in decision after decision
-#: (no treatment for the channel, a rule that does not match, no consent) — mostly the very
-#: objects arbitration keeps per catalog, found by identity without hashing their fields:
-#: each is encoded once and spliced into every log record that has it (the store's JSON
-#: encoder, orjson, writes a ``Fragment`` as it is). An entry holds its candidate, so the
-#: id it is found by cannot be reused while the entry lives.
-_EXCLUDED: dict[Candidate, orjson.Fragment] = {}
-_EXCLUDED_BY_ID: dict[int, tuple[Candidate, orjson.Fragment]] = {}
-#: Entries kept at most; then the cache starts afresh (catalogs replaced, time-stamped
-#: reasons such as quiet hours).
-_EXCLUDED_KEPT = 50_000
-
-
-def _purpose_of(action_id: str, decision: Decision) -> str:
-    """The purpose of a chosen action, from its candidate (the scored candidates come
-    last: searched from the end)."""
-    for c in reversed(decision.candidates):
-        if c.action_id == action_id:
-            return c.purpose
-    return ""
-
-
-def _logged_candidates(candidates: Sequence[Candidate]) -> list[Any]:
-    """Every candidate as logged: a dict per scored one, the kept encoding of each excluded
-    one (looked up here by identity: a call per candidate was a tenth of the record)."""
-    by_id = _EXCLUDED_BY_ID
-    logged: list[Any] = []
-    add = logged.append
-    for c in candidates:
-        if c.excluded_by is None:
-            add(_candidate(c))
-            continue
-        known = by_id.get(id(c))
-        add(known[1] if known is not None and known[0] is c else _excluded(c))
-    return logged
-
-
-def _excluded(c: Candidate) -> orjson.Fragment:
-    """An excluded candidate as logged (by which rule, why), encoded and kept."""
-    if len(_EXCLUDED_BY_ID) >= _EXCLUDED_KEPT:
-        _EXCLUDED_BY_ID.clear()
-    encoded = _EXCLUDED.get(c)
-    if encoded is None:
-        if len(_EXCLUDED) >= _EXCLUDED_KEPT:
-            _EXCLUDED.clear()
-        encoded = _EXCLUDED[c] = orjson.Fragment(
-            orjson.dumps(
-                {"action_id": c.action_id, "excluded_by": c.excluded_by, "reasons": c.reasons}
-            )
-        )
-    _EXCLUDED_BY_ID[id(c)] = (c, encoded)
-    return encoded
-
-
-def _candidate(c: Candidate) -> dict[str, Any]:
-    """A scored candidate as logged (dataclasses.asdict is ten times slower, and a decision
-    logs every eligible action)."""
-    return {
-        "action_id": c.action_id,
-        "purpose": c.purpose,
-        "reasons": c.reasons,
-        "probability": c.probability,
-        "expected_value": c.expected_value,
-        "score": c.score,
-        "chosen_probability": c.chosen_probability,
-        "control": c.control,
-    }
 
 
 def replay_rewards(log: Sequence[tuple[str, str, str, datetime]]) -> list[tuple[str, str, float]]:

@@ -24,6 +24,7 @@ from onevoice.domain.errors import InvalidInput, Unauthorized
 from onevoice.domain.events import format_time
 from onevoice.domain.policy import PERIODS
 from onevoice.services.clock import Clock
+from onevoice.services.decision_log import logged_candidates
 from onevoice.services.decisions import Decisions
 from onevoice.services.ports import Budget, DecisionRecord, Store
 from onevoice.services.profiles import Profiles
@@ -164,7 +165,7 @@ def _decision_json(record: DecisionRecord) -> dict[str, Any]:
         "reasons": body.get("reasons", []),
         "not_shown": [
             {"action_id": c.get("action_id"), "reasons": c.get("reasons", [])}
-            for c in body.get("candidates", [])
+            for c in logged_candidates(body)
             if c.get("excluded_by") is not None
         ][:20],
     }

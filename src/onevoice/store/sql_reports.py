@@ -23,22 +23,25 @@ if TYPE_CHECKING:
 
 _CHUNK = 500
 # holdout, component and features as one small JSON array (one parse of the body); the
-# candidates are searched only in the few decisions a random control withheld something
+# withheld action (`withheld`, or in records written before it among the `candidates`) is
+# looked up only in the few decisions a random control withheld something
 _FACTS = {
     "sqlite": (
         "SELECT decision_id, subject, channel, at, chosen, "
         "json_extract(body, '$.holdout', '$.component', '$.features'), "
-        "CASE WHEN instr(body, '\"control\":true') > 0 THEN "
+        "CASE WHEN instr(body, '\"control\":true') > 0 THEN COALESCE("
+        "json_extract(body, '$.withheld[0]'), "
         "(SELECT json_extract(c.value, '$.action_id') FROM json_each(body, '$.candidates') c "
-        " WHERE json_extract(c.value, '$.control') = 1 LIMIT 1) END "
+        " WHERE json_extract(c.value, '$.control') = 1 LIMIT 1)) END "
         "FROM decisions WHERE at >= ? AND at < ? ORDER BY at, decision_id"
     ),
     "postgres": (
         "SELECT decision_id, subject, channel, at, chosen, "
         "jsonb_build_array(b->'holdout', b->'component', b->'features')::text, "
-        "CASE WHEN position('\"control\":true' in body) > 0 THEN "
+        "CASE WHEN position('\"control\":true' in body) > 0 THEN COALESCE("
+        "b->'withheld'->>0, "
         "(SELECT c->>'action_id' FROM jsonb_array_elements(b->'candidates') c "
-        " WHERE (c->>'control')::boolean LIMIT 1) END "
+        " WHERE (c->>'control')::boolean LIMIT 1)) END "
         "FROM (SELECT decision_id, subject, channel, at, chosen, body, body::jsonb AS b "
         "      FROM decisions WHERE at >= ? AND at < ?) d ORDER BY at, decision_id"
     ),

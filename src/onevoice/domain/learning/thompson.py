@@ -56,8 +56,14 @@ def thompson(
     action, as a loop over the catalog would have it).
     """
     draws = max(1, draws)
+    halves = getattr(learner, "predict_and_sample_tanh", None)
+    if halves is not None:  # BayesianLogistic: the draws as 2p − 1, scored without σ
+        means, t = halves(action_ids, x, draws, seed)
+        t = t.reshape(draws, len(action_ids))
+        ranking: list[float] = (0.5 * t[0] + 0.5).tolist()
+        return Drawn(means.tolist(), ranking, _first_choice_tanh(t, gains, costs).tolist())
     both = getattr(learner, "predict_and_sample", None)
-    if both is not None:  # one computation of the scores for both (BayesianLogistic)
+    if both is not None:  # one computation of the scores for both
         means, sampled = both(action_ids, x, draws, seed)
     elif batched(learner):
         means = np.asarray(learner.predict_many(action_ids, x), dtype=float)
@@ -75,14 +81,33 @@ def batched(learner: Learner) -> TypeGuard[BatchLearner]:
     return hasattr(learner, "sample_matrix") and hasattr(learner, "predict_many")
 
 
+def _first_choice_tanh(
+    t: NDArray[np.float32], gains: Sequence[float], costs: Sequence[float]
+) -> NDArray[np.float64]:
+    """:func:`_first_choice` of draws given as ``t = 2p − 1``, overwriting ``t``: the score
+    ``p·g − c`` is ``t·(g/2) + (g/2 − c)``."""
+    half = np.asarray(gains, dtype=np.float32)
+    half *= 0.5
+    offset = half - np.asarray(costs, dtype=np.float32)
+    t *= half
+    t += offset
+    return _winners(t)
+
+
 def _first_choice(
     sampled: NDArray[np.floating[Any]], gains: Sequence[float], costs: Sequence[float]
 ) -> NDArray[np.float64]:
     """Shares of the draws each action wins, in the draws' own precision (float32 from
     :class:`~onevoice.domain.learning.logistic.BayesianLogistic`: half the memory traffic)."""
-    count = sampled.shape[1]
     scores = sampled * np.asarray(gains, dtype=sampled.dtype)
     scores -= np.asarray(costs, dtype=sampled.dtype)
+    return _winners(scores)
+
+
+def _winners(scores: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
+    """Shares of the rows (draws) each column (action) wins with a score above 0; the
+    last entry the share no action wins."""
+    count = scores.shape[1]
     best = scores.argmax(axis=1)
     top = scores[np.arange(len(scores)), best]
     winners = np.where(top > 0.0, best, count)
