@@ -127,7 +127,8 @@ def test_excluded_candidates_are_logged_in_full_every_time_they_recur(ov: Onevoi
     for decided in (first, second):
         record = ov.store.get_decision(decided.decision.decision_id)
         assert record is not None
-        assert logged_candidates(record.body) == [
+        logged = sorted(logged_candidates(record.body), key=lambda c: str(c["action_id"]))
+        assert logged == [
             {
                 "action_id": "card-upgrade",
                 "excluded_by": "eligibility",

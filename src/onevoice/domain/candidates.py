@@ -33,6 +33,24 @@ class Candidate(NamedTuple):
     control: bool = False
 
 
+class Excluded(NamedTuple):
+    """Actions one rule excluded for the same reasons — no treatment for the channel, a
+    purpose refused there, a shared eligibility rule that does not match — kept as one
+    group, as arbitration finds them (and as the log writes them)."""
+
+    excluded_by: str
+    reasons: tuple[str, ...]
+    action_ids: tuple[str, ...]
+    purposes: tuple[str, ...]
+
+    def candidates(self) -> tuple[Candidate, ...]:
+        """Each action of the group as a :class:`Candidate`."""
+        return tuple(
+            Candidate(action_id, purpose, self.excluded_by, self.reasons)
+            for action_id, purpose in zip(self.action_ids, self.purposes, strict=True)
+        )
+
+
 def expected_value_story(
     probability: float,
     expected_value: float,

@@ -57,7 +57,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from onevoice.domain.actions import MARKETING, Action, Catalog, Treatment
-from onevoice.domain.candidates import Candidate, Scores
+from onevoice.domain.candidates import Candidate, Excluded, Scores
 from onevoice.domain.conversation import Conversation, one_voice
 from onevoice.domain.expressions import ALWAYS, CompiledExpression, Evaluation
 from onevoice.domain.learning.base import Features, Learner
@@ -160,8 +160,8 @@ class Decision:
     at: datetime
     actions: tuple[Chosen, ...]
     reasons: tuple[str, ...]
-    #: the actions not scored: every exclusion (catalog order), or the action an open
-    #: conversation carried over
+    #: the actions not scored nor in ``excluded``: exclusions found one by one, or the
+    #: action an open conversation carried over
     unscored: tuple[Candidate, ...]
     holdout: bool
     control: bool
@@ -173,6 +173,8 @@ class Decision:
     component: str | None = None
     #: the eligible actions' numbers (None when nothing was scored)
     scores: Scores | None = None
+    #: exclusions in groups (see :class:`Excluded`)
+    excluded: tuple[Excluded, ...] = ()
 
     @property
     def action_ids(self) -> tuple[str, ...]:
@@ -181,10 +183,10 @@ class Decision:
     @property
     def candidates(self) -> tuple[Candidate, ...]:
         """Every action as arbitration saw it: the exclusions, then the scored ones (built
-        on each read: arbitration itself keeps the scored ones as columns)."""
-        if self.scores is None:
-            return self.unscored
-        return (*self.unscored, *self.scores.candidates())
+        on each read: arbitration itself keeps groups and columns)."""
+        grouped = [c for group in self.excluded for c in group.candidates()]
+        scored = () if self.scores is None else self.scores.candidates()
+        return (*grouped, *self.unscored, *scored)
 
     def purpose_of(self, action_id: str) -> str:
         """The purpose of an action this decision saw ("" if it saw none by that id)."""
@@ -261,7 +263,9 @@ def decide(
         )
 
     errors: list[ExpressionFailure] = []
-    candidates, steps = _screen(_plan(catalog, request.channel), request, policy, holdout, errors)
+    groups, candidates, steps = _screen(
+        _plan(catalog, request.channel), request, policy, holdout, errors
+    )
     eligible = [step.action for step in steps]
     if not eligible:
         return replace(
@@ -271,8 +275,9 @@ def decide(
                 candidates,
                 errors,
                 holdout,
-                _why_none(request, candidates, holdout),
+                _why_none(request, groups, candidates, holdout),
             ),
+            excluded=tuple(groups),
             component=arm,
         )
 
@@ -395,6 +400,7 @@ def decide(
         errors=tuple(errors),
         component=arm,
         scores=scored,
+        excluded=tuple(groups),
     )
 
 
@@ -405,8 +411,8 @@ class _Step:
 
     action: Action
     rule: CompiledExpression
-    #: the exclusion of an action without a treatment for the channel (else None)
-    untreated: Candidate | None
+    #: whether the action has a treatment for the channel
+    treated: bool
     #: no pause, validity window, own cooldown or limit: only the purpose's channel rules,
     #: the marketing checks and the eligibility rule can refuse it
     plain: bool
@@ -424,21 +430,22 @@ class _Plan:
     whole purpose at once and runs each rule once for all the actions that share it."""
 
     steps: tuple[_Step, ...]
-    #: the exclusions for a missing treatment at their catalog position, None elsewhere
-    slots: tuple[Candidate | None, ...]
+    #: the actions without a treatment for the channel, as one exclusion (None: there are none)
+    untreated: Excluded | None
     #: per purpose: the positions of its plain steps, in catalog order
     plain: dict[str, tuple[int, ...]]
-    #: per purpose: those positions grouped by eligibility rule text
-    by_rule: dict[str, tuple[tuple[CompiledExpression, tuple[int, ...]], ...]]
+    #: per purpose: those positions grouped by eligibility rule text, with their exclusion
+    #: when the rule does not match
+    by_rule: dict[str, tuple[tuple[CompiledExpression, tuple[int, ...], Excluded], ...]]
     #: treated steps that are not plain (a pause, a window, their own cooldown or limit)
     others: tuple[int, ...]
     #: each action's catalog position (rule failures are told in catalog order)
     position: dict[str, int]
     #: what a purpose's channel refusal makes of its plain steps, by refusal (a cache)
-    refused: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Candidate, ...]]
+    refused: dict[tuple[str, tuple[tuple[str, str], ...]], Excluded]
 
-    def refusals(self, purpose: str, refused: tuple[tuple[str, str], ...]) -> tuple[Candidate, ...]:
-        """The exclusions of the purpose's plain steps under ``refused`` (built once per
+    def refusals(self, purpose: str, refused: tuple[tuple[str, str], ...]) -> Excluded:
+        """The exclusion of the purpose's plain steps under ``refused`` (built once per
         refusal: most recur word for word, decision after decision)."""
         key = (purpose, refused)
         known = self.refused.get(key)
@@ -446,11 +453,14 @@ class _Plan:
             if len(self.refused) >= _REFUSALS_KEPT:  # time-stamped reasons: start afresh
                 self.refused.clear()
             rule, reasons = refused[0][0], tuple(r for _, r in refused)
-            known = self.refused[key] = tuple(
-                Candidate(self.steps[n].action.id, purpose, rule, reasons)
-                for n in self.plain[purpose]
+            known = self.refused[key] = _excluded(
+                rule, reasons, [self.steps[n].action for n in self.plain[purpose]]
             )
         return known
+
+
+def _excluded(rule: str, reasons: tuple[str, ...], actions: Sequence[Action]) -> Excluded:
+    return Excluded(rule, reasons, tuple(a.id for a in actions), tuple(a.purpose for a in actions))
 
 
 #: Plans per (catalog, channel); a catalog is immutable, so its plan never goes stale. Kept
@@ -470,8 +480,9 @@ def _plan(catalog: Catalog, channel: str) -> _Plan:
     plain: dict[str, list[int]] = {}
     rules: dict[str, dict[str, tuple[CompiledExpression, list[int]]]] = {}
     others = []
+    untreated = [step.action for step in steps if not step.treated]
     for n, step in enumerate(steps):
-        if step.untreated is not None:
+        if not step.treated:
             continue
         if not step.plain:
             others.append(n)
@@ -482,10 +493,15 @@ def _plan(catalog: Catalog, channel: str) -> _Plan:
         groups.setdefault(step.rule.source, (step.rule, []))[1].append(n)
     plan = _Plan(
         steps=steps,
-        slots=tuple(step.untreated for step in steps),
+        untreated=_excluded("channel", (f"no {channel} treatment",), untreated)
+        if untreated
+        else None,
         plain={purpose: tuple(positions) for purpose, positions in plain.items()},
         by_rule={
-            purpose: tuple((rule, tuple(positions)) for rule, positions in groups.values())
+            purpose: tuple(
+                (rule, tuple(positions), _unmatched(rule, [steps[n].action for n in positions]))
+                for rule, positions in groups.values()
+            )
             for purpose, groups in rules.items()
         },
         others=tuple(others),
@@ -498,14 +514,20 @@ def _plan(catalog: Catalog, channel: str) -> _Plan:
     return plan
 
 
+def _unmatched(rule: CompiledExpression, actions: Sequence[Action]) -> Excluded:
+    return _excluded("eligibility", (f"does not match {rule.source}",), actions)
+
+
 def _screen(
     plan: _Plan,
     request: DecideRequest,
     policy: Policy,
     holdout: bool,
     errors: list[ExpressionFailure],
-) -> tuple[list[Candidate], list[_Step]]:
-    """Every action's exclusion, and the steps of the eligible ones, both in catalog order.
+) -> tuple[list[Excluded], list[Candidate], list[_Step]]:
+    """Every action's exclusion — in groups where the plan keeps them (no treatment, a
+    purpose refused, a shared rule that does not match), one by one otherwise — and the
+    steps of the eligible ones, in catalog order.
 
     A plain action can be refused only by its purpose's channel rules (shared by the whole
     purpose), the marketing checks and its rule; when the marketing checks cannot refuse
@@ -514,7 +536,8 @@ def _screen(
     Every other action goes through :func:`_exclusions` on its own.
     """
     steps = plan.steps
-    slots = list(plan.slots)
+    groups = [plan.untreated] if plan.untreated is not None else []
+    loose: list[Candidate] = []
     passed: list[int] = []
     by_purpose: dict[str, tuple[tuple[str, str], ...]] = {}
     evaluated: dict[str, Evaluation] = {}
@@ -526,10 +549,9 @@ def _screen(
             alone = ()
             refused = _channel_refusals(purpose, request, policy, by_purpose)
             if refused:
-                for n, excluded in zip(positions, plan.refusals(purpose, refused), strict=True):
-                    slots[n] = excluded
+                groups.append(plan.refusals(purpose, refused))
                 continue
-            for rule, group in plan.by_rule[purpose]:
+            for rule, group, unmatched in plan.by_rule[purpose]:
                 if rule is ALWAYS:
                     passed.extend(group)
                     continue
@@ -539,25 +561,29 @@ def _screen(
                 if outcome.matched:
                     passed.extend(group)
                 elif outcome.error is None:
-                    for n in group:
-                        slots[n] = steps[n].unmatched
+                    groups.append(unmatched)
                 else:
-                    for n in group:
-                        slots[n] = _rule_failed(steps[n].action, outcome.error, errors)
+                    loose.extend(
+                        _rule_failed(steps[n].action, outcome.error, errors) for n in group
+                    )
         for n in alone:
-            slots[n] = _exclusions(
+            excluded = _exclusions(
                 steps[n], request, policy, holdout, errors, by_purpose, evaluated
             )
-            if slots[n] is None:
+            if excluded is None:
                 passed.append(n)
+            else:
+                loose.append(excluded)
     for n in plan.others:
-        slots[n] = _exclusions(steps[n], request, policy, holdout, errors, by_purpose, evaluated)
-        if slots[n] is None:
+        excluded = _exclusions(steps[n], request, policy, holdout, errors, by_purpose, evaluated)
+        if excluded is None:
             passed.append(n)
+        else:
+            loose.append(excluded)
     if len(errors) > 1:  # found rule by rule: told in catalog order
         errors.sort(key=lambda e: plan.position[e.action_id])
     passed.sort()
-    return [c for c in slots if c is not None], [steps[n] for n in passed]
+    return groups, loose, [steps[n] for n in passed]
 
 
 def _step(action: Action, rule: CompiledExpression, channel: str) -> _Step:
@@ -566,9 +592,7 @@ def _step(action: Action, rule: CompiledExpression, channel: str) -> _Step:
     return _Step(
         action=action,
         rule=rule,
-        untreated=None
-        if treated
-        else Candidate(action.id, action.purpose, "channel", (f"no {channel} treatment",)),
+        treated=treated,
         plain=not action.paused
         and action.valid_from is None
         and action.valid_until is None
@@ -717,15 +741,21 @@ def _optout_risks(
 
 
 def _why_none(
-    request: DecideRequest, candidates: Sequence[Candidate], holdout: bool
+    request: DecideRequest,
+    groups: Sequence[Excluded],
+    candidates: Sequence[Candidate],
+    holdout: bool,
 ) -> tuple[str, ...]:
-    if not candidates:
+    if not groups and not candidates:
         return ("the catalog has no actions",)
-    rules = Counter(c.excluded_by for c in candidates)
+    rules: Counter[str | None] = Counter()
+    for group in groups:
+        rules[group.excluded_by] += len(group.action_ids)
+    rules.update(c.excluded_by for c in candidates)
     summary = ", ".join(f"{count} by {rule}" for rule, count in rules.most_common())
-    details = list(
-        dict.fromkeys(r for c in candidates for r in c.reasons if c.excluded_by != "channel")
-    )
+    told: list[tuple[str | None, tuple[str, ...]]] = [(g.excluded_by, g.reasons) for g in groups]
+    told.extend((c.excluded_by, c.reasons) for c in candidates)
+    details = list(dict.fromkeys(r for rule, reasons in told for r in reasons if rule != "channel"))
     reasons = [f"no eligible action on {request.channel}: {summary}", *details[:3]]
     if holdout:
         reasons.append("universal holdout: no marketing for this customer")

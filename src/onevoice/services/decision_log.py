@@ -53,7 +53,11 @@ def decision_record(
             for a in decision.actions
         ],
         "reasons": list(decision.reasons),
-        "excluded": _grouped(decision.unscored),
+        "excluded": [
+            {"excluded_by": g.excluded_by, "reasons": g.reasons, "action_ids": g.action_ids}
+            for g in decision.excluded
+        ]
+        + _grouped(decision.unscored),
         "scored": None if scores is None else _columns(scores),
         "withheld": []
         if scores is None
