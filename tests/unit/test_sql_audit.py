@@ -23,6 +23,7 @@ ALLOWED = {
     "where": "built in the module from constants and placeholders",
     "how": "one of two constant VACUUM option lists",
     "self._synchronous": "checked against OFF, NORMAL, FULL, EXTRA",
+    "synchronous": "the log process's, checked against OFF, NORMAL, FULL, EXTRA",
     "_BACKSTOP_PAGES": "an integer constant (sqlite.py)",
     "self._body_bytes": "a constant column expression per backend",
     "name.replace(chr(39), '')": "a packaged migration file name",

@@ -16,6 +16,7 @@ import orjson
 from onevoice.domain.events import format_time, parse_time
 from onevoice.domain.policy import Contact, Response
 from onevoice.services.ports import ContactLog, DecisionRecord, ResponseRecord
+from onevoice.store.log_process import insert_rows
 from onevoice.store.sql_part import PreparedDecision, SqlPart, dumps
 
 if TYPE_CHECKING:
@@ -70,9 +71,12 @@ class DecisionsSql(SqlPart):
         self._insert_decision_rows([p.row for p in prepared])
 
     def _insert_decision_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        sql = self._q(_INSERT_UTF8_BODY if self._body_as_utf8() else _INSERT_TEXT_BODY)
         with self._write_deferred() as cur:
-            cur.executemany(sql, rows)
+            insert_rows(cur.execute, rows, self._q(INSERT_DECISIONS), self._decision_values())
+
+    def _decision_values(self) -> str:
+        """One row's placeholders in :data:`INSERT_DECISIONS`."""
+        return self._q(_VALUES_UTF8_BODY if self._body_as_utf8() else _VALUES_TEXT_BODY)
 
     def _body_as_utf8(self) -> bool:
         """Whether a decision's body goes to the database as orjson's UTF-8 bytes, cast to
@@ -226,10 +230,10 @@ class DecisionsSql(SqlPart):
         return state
 
 
-_INSERT_TEXT_BODY = f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
-_INSERT_UTF8_BODY = (
-    f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT))"
-)
+_VALUES_TEXT_BODY = "(?, ?, ?, ?, ?, ?, ?)"
+_VALUES_UTF8_BODY = "(?, ?, ?, ?, ?, ?, CAST(? AS TEXT))"
+#: The start of an INSERT of decision rows; one ``_VALUES_…`` per row follows.
+INSERT_DECISIONS = f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES "
 
 
 def _decision_row(record: DecisionRecord, utf8: bool = False) -> tuple[Any, ...]:
