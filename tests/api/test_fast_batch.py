@@ -18,12 +18,11 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from onevoice.api.app import create_app
 from onevoice.api.errors import ApiError
-from onevoice.api.fast_path import FastPaths, Scope, Send
 from onevoice.api.routes.collect import _check_calls
 from onevoice.bootstrap import Onevoice
 from onevoice.config import Settings
+from tests.api.fast_apps import with_and_without_fast_paths
 
 #: a request body (JSON, or bytes as they are) for a tag: the apps store different events
 Body = Callable[[str], Any]
@@ -56,20 +55,7 @@ class Pair:
         self.ov = ov
         self.write_key = ov.keys.create("write", "web")[1]
         self.server_key = ov.keys.create("server", "crm")[1]
-        self.answered: list[bool] = []
-        fast = create_app(ov, run_processor=False)
-        (paths,) = [m for m in fast.user_middleware if m.cls is FastPaths]
-        handlers = paths.kwargs["handlers"]
-        batch = handlers["/v1/batch"]
-
-        async def recorded(scope: Scope, body: bytes, send: Send) -> bool:
-            answered = await batch(scope, body, send)
-            self.answered.append(answered)
-            return answered
-
-        paths.kwargs["handlers"] = handlers | {"/v1/batch": recorded}
-        slow: FastAPI = create_app(ov, run_processor=False)
-        slow.user_middleware = [m for m in slow.user_middleware if m.cls is not FastPaths]
+        fast, slow, self.answered = with_and_without_fast_paths(ov, "/v1/batch")
         self.fast, self.slow = Client(fast), Client(slow)
 
     def auth(self, key: str | None = None) -> dict[str, str]:

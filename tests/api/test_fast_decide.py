@@ -12,9 +12,8 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
-from onevoice.api.app import create_app
-from onevoice.api.fast_path import FastPaths, Scope, Send
 from onevoice.bootstrap import Onevoice
+from tests.api.fast_apps import with_and_without_fast_paths
 
 
 class Apps:
@@ -22,21 +21,7 @@ class Apps:
 
     def __init__(self, ov: Onevoice) -> None:
         self.ov = ov
-        self.answered: list[bool] = []
-        fast = create_app(ov, run_processor=False)
-        (paths,) = [m for m in fast.user_middleware if m.cls is FastPaths]
-        handlers = paths.kwargs["handlers"]
-        decide = handlers["/v1/decide"]
-
-        async def recorded(scope: Scope, body: bytes, send: Send) -> bool:
-            answered = await decide(scope, body, send)
-            self.answered.append(answered)
-            return answered
-
-        paths.kwargs["handlers"] = handlers | {"/v1/decide": recorded}
-        slow = create_app(ov, run_processor=False)
-        slow.user_middleware = [m for m in slow.user_middleware if m.cls is not FastPaths]
-        self.fast, self.slow = fast, slow
+        self.fast, self.slow, self.answered = with_and_without_fast_paths(ov, "/v1/decide")
 
     def post(self, app: FastAPI, key: str) -> httpx.Response:
         body = orjson.dumps({"customer": "userId:u1", "channel": "web"})
