@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import signal
 import sqlite3
 import struct
 import subprocess
@@ -129,6 +130,10 @@ def _serve(path: str, synchronous: str, insert: str, values: str) -> None:
     SQL) and answer it, until the parent closes the pipe."""
     if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):  # goes into a PRAGMA
         raise SystemExit(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+    # Ctrl-C in a terminal signals the whole process group: the parent, stopping, still
+    # sends what it has queued, and this process ends when the parent closes the pipe
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     conn = sqlite3.connect(path, isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
