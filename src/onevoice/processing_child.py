@@ -24,13 +24,14 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.context import SpawnProcess
 from multiprocessing.sharedctypes import Synchronized
-from multiprocessing.synchronize import Event as ProcessEvent
+from multiprocessing.synchronize import Semaphore as ProcessSemaphore
 from typing import Any
 
 from onevoice.config import Settings
@@ -91,8 +92,11 @@ class ProcessingChild:
         self._settings = settings
         self._idle_wait = idle_wait
         self._process: SpawnProcess | None = None
-        self._wake: ProcessEvent | None = None
-        self._stop: ProcessEvent | None = None
+        # a semaphore and a flag, not multiprocessing Events: an Event's set() waits for
+        # every process sleeping on it to wake, and a child killed in its sleep never does
+        # (the next append, or the server's stop, would hang for ever)
+        self._wake: ProcessSemaphore | None = None
+        self._stop: Any = None  # a shared byte, 1 once the child must stop
         self._appended: Synchronized[int] | None = None
         self._processed: Synchronized[int] | None = None
         self._errors: Synchronized[int] | None = None
@@ -108,7 +112,7 @@ class ProcessingChild:
         return (self._errors.value if self._errors is not None else 0) + self.restarts
 
     def start(self) -> None:
-        self._wake, self._stop = _CTX.Event(), _CTX.Event()
+        self._wake, self._stop = _CTX.Semaphore(0), _CTX.RawValue("b", 0)
         self._appended = _CTX.Value("q", self._local_appended)
         self._processed = _CTX.Value("q", 0)
         self._errors = _CTX.Value("q", 0)
@@ -135,7 +139,7 @@ class ProcessingChild:
             daemon=True,
         )
         self._process.start()
-        self._wake.set()
+        self._wake.release()
 
     def running(self) -> bool:
         return self._process is not None and self._process.is_alive()
@@ -151,7 +155,7 @@ class ProcessingChild:
             return
         with self._appended.get_lock():
             self._appended.value += 1
-        self._wake.set()
+        self._wake.release()
         if self._process is not None and not self._process.is_alive():
             self._respawn()
 
@@ -160,7 +164,7 @@ class ProcessingChild:
         with self._restart_lock:
             if self._process is None or self._process.is_alive():
                 return
-            if self._stop is not None and self._stop.is_set():
+            if self._stop is not None and self._stop.value:
                 return
             log.error(
                 "the processor process exited (code %s); starting another",
@@ -176,7 +180,7 @@ class ProcessingChild:
             return
         with self._erasures.get_lock():
             self._erasures.value += 1
-        self._wake.set()
+        self._wake.release()
 
     def caught_up(self) -> bool:
         if self._appended is None or self._processed is None:
@@ -211,8 +215,8 @@ class ProcessingChild:
         process = self._process  # one object throughout: a second stop may clear the field
         if process is None or self._stop is None or self._wake is None:
             return
-        self._stop.set()
-        self._wake.set()
+        self._stop.value = 1
+        self._wake.release()
         process.join(timeout)
         if process.is_alive():
             log.warning("the processor process did not stop in %.0f s; terminating it", timeout)
@@ -226,8 +230,8 @@ def _child_main(
     settings: Settings,
     idle_wait: float,
     turn: Any,
-    wake: ProcessEvent,
-    stop: ProcessEvent,
+    wake: ProcessSemaphore,
+    stop: Any,
     appended: Synchronized[int],
     processed: Synchronized[int],
     errors: Synchronized[int],
@@ -239,15 +243,19 @@ def _child_main(
     from onevoice.ops.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
+    # Ctrl-C in a terminal reaches the whole process group: the server stops this process
+    # itself (the stop flag), or this process sees it gone (``parent``)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if _NICE and hasattr(os, "nice"):
         os.nice(_NICE)  # background work: requests come first when the cores are busy
     ov = bootstrap(replace(settings, processing="thread"))  # it is the processor
     tune_long_running()
     forgotten = erasures.value
     try:
-        while not stop.is_set():
-            wake.wait(idle_wait)
-            wake.clear()
+        while not stop.value:
+            if wake.acquire(True, idle_wait):
+                while wake.acquire(False):  # one wake-up for every append since the last
+                    pass
             if os.getppid() != parent:  # the server was killed (no stop came): go with it
                 # (its pid is passed in: it may have died before this process looked)
                 log.warning("the server process is gone; the processor process exits")
@@ -257,7 +265,7 @@ def _child_main(
                 # a batch at a time, so an undo or erasure waits one batch at most, and a
                 # stop is heeded between batches rather than after the whole backlog
                 dry = False
-                while not dry and not stop.is_set() and os.getppid() == parent:
+                while not dry and not stop.value and os.getppid() == parent:
                     with turn:
                         if erasures.value != forgotten:  # someone was erased: forget them too
                             forgotten = erasures.value

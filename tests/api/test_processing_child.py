@@ -223,3 +223,32 @@ def test_a_read_inside_the_turn_processes_itself_rather_than_wait(served: LiveSe
         child.sync()
         assert time.monotonic() - began < 10
         assert ov.store.count_profiles() == 1  # filed here, under the turn
+
+
+def test_a_child_killed_in_its_sleep_cannot_hang_the_server(database_url: str) -> None:
+    """A multiprocessing Event's set() waits for every process sleeping on it to wake; a
+    child killed while it slept (the OOM killer, a signal) never does. The next append's
+    wake-up and the server's stop must return all the same."""
+    import threading
+
+    ov = bootstrap(Settings(database_url=database_url, secret_key="test-secret"))
+    try:
+        child = _child(ov)
+        child.start()
+        deadline = time.monotonic() + 30
+        while not child.caught_up():  # started and idle: asleep until woken
+            assert time.monotonic() < deadline, "the child did not start"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        pid = child.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        while child.running():
+            time.sleep(0.02)
+        for call in (child.notify, child.stop):
+            done = threading.Thread(target=call, daemon=True)
+            done.start()
+            done.join(20)
+            assert not done.is_alive(), f"{call.__name__} hung on the dead child"
+    finally:
+        ov.close()
