@@ -74,12 +74,13 @@ def test_closing_commits_the_queue_and_stops_the_child(tmp_path: Path) -> None:
     assert store._log_process is not None
     pid = store._log_process.pid
     assert pid is not None
-    store.add_decision_groups([[record(n)] for n in range(20)])
+    # more rows than one INSERT takes (log_process.ROWS_PER_INSERT)
+    store.add_decision_groups([[record(n)] for n in range(250)])
     store.close()
     assert not _alive(pid)
     reopened = open_store(str(tmp_path / "log.db"))
     try:
-        assert all(reopened.get_decision(f"d{n}") is not None for n in range(20))
+        assert all(reopened.get_decision(f"d{n}") is not None for n in range(250))
     finally:
         reopened.close()
 

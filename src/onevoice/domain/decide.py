@@ -515,7 +515,13 @@ def _plan(catalog: Catalog, channel: str) -> _Plan:
 
 
 def _unmatched(rule: CompiledExpression, actions: Sequence[Action]) -> Excluded:
-    return _excluded("eligibility", (f"does not match {rule.source}",), actions)
+    return _excluded("eligibility", _no_match(rule), actions)
+
+
+def _no_match(rule: CompiledExpression) -> tuple[str, ...]:
+    """Why an action whose rule does not match is excluded: the same words whether it is
+    screened with its group (:func:`_unmatched`) or on its own (``_Step.unmatched``)."""
+    return (f"does not match {rule.source}",)
 
 
 def _screen(
@@ -599,9 +605,7 @@ def _step(action: Action, rule: CompiledExpression, channel: str) -> _Step:
         and action.cooldown is None
         and action.max_per_customer is None,
         marketing=action.purpose == MARKETING,
-        unmatched=Candidate(
-            action.id, action.purpose, "eligibility", (f"does not match {action.eligibility}",)
-        ),
+        unmatched=Candidate(action.id, action.purpose, "eligibility", _no_match(rule)),
         gain=action.value * action.weight,
         cost=cost,
     )

@@ -40,8 +40,10 @@ _log = logging.getLogger("onevoice.store")
 #: and a 4-byte length, then a UTF-8 message (the error, on failure).
 _REQUEST = struct.Struct(">Q")
 _REPLY = struct.Struct(">BI")
-#: Rows one INSERT takes at most (7 parameters each; SQLite allows 32,766 per statement).
-ROWS_PER_INSERT = 500
+#: Rows one INSERT takes at most: 7 parameters each stay under SQLite's historical limit of
+#: 999 per statement, as the event log's INSERTs do (``sql._ROWS_PER_INSERT``; this file
+#: cannot import it: the child runs it with the standard library alone).
+ROWS_PER_INSERT = 100
 
 
 class LogWriteFailed(Exception):
