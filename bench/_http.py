@@ -10,6 +10,13 @@ bytes, a response is read by its ``Content-Length``, connections are kept alive.
 from __future__ import annotations
 
 import asyncio
+import time
+
+#: Seconds a connection may sit idle before the pool drops it rather than reuse it. The
+#: server closes a keep-alive connection idle for 5 s (uvicorn's default); a request sent
+#: on one it is closing is lost (the answer ends early), as httpx's ``keepalive_expiry``
+#: (5 s) also avoids.
+KEEP_ALIVE_EXPIRY = 4.0
 
 
 def request_bytes(method: str, path: str, host: str, headers: dict[str, str], body: bytes) -> bytes:
@@ -25,6 +32,12 @@ class Connection:
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.idle_since = time.monotonic()
+
+    def reusable(self, expiry: float = KEEP_ALIVE_EXPIRY) -> bool:
+        """Not closed by the server, and not idle long enough that it may be closing it."""
+        fresh = time.monotonic() - self.idle_since < expiry
+        return fresh and not self.reader.at_eof() and not self.writer.is_closing()
 
     @classmethod
     async def open(cls, host: str, port: int) -> Connection:
@@ -53,18 +66,24 @@ class Connection:
 class Pool:
     """Idle connections, opened on demand up to ``limit``; callers beyond it wait."""
 
-    def __init__(self, host: str, port: int, limit: int) -> None:
-        self.host, self.port, self.limit = host, port, limit
+    def __init__(self, host: str, port: int, limit: int, expiry: float = KEEP_ALIVE_EXPIRY) -> None:
+        self.host, self.port, self.limit, self.expiry = host, port, limit, expiry
         self.idle: list[Connection] = []
         self.opened = 0
         self.freed = asyncio.Condition()
 
     async def take(self) -> Connection:
         async with self.freed:
-            while not self.idle and self.opened >= self.limit:
+            while True:
+                while self.idle:
+                    connection = self.idle.pop()
+                    if connection.reusable(self.expiry):
+                        return connection
+                    connection.close()  # its slot is taken by the one opened below
+                    self.opened -= 1
+                if self.opened < self.limit:
+                    break
                 await self.freed.wait()
-            if self.idle:
-                return self.idle.pop()
             self.opened += 1
         try:
             return await Connection.open(self.host, self.port)
@@ -80,6 +99,7 @@ class Pool:
             if connection is None:
                 self.opened -= 1
             else:
+                connection.idle_since = time.monotonic()
                 self.idle.append(connection)
             self.freed.notify()
 
