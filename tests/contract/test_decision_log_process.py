@@ -1,16 +1,24 @@
-"""SQLite's decision log committed by a child process (``store/log_process.py``): rows
-reach the database through it, nothing is lost when it dies, closing drains and stops it,
-and a bad row is refused alone."""
+"""SQLite's decision log committed by a child process (``store/log_process.py``) from a
+ring of shared memory (``store/log_ring.py``): rows reach the database through it, round
+a ring too small for them and past it, nothing is lost when it dies, closing drains and
+stops it, and a bad row is refused alone."""
 
 from __future__ import annotations
 
+import mmap
 import os
+import pickle
 import signal
+import threading
+import zlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from onevoice.services.ports import DecisionRecord
-from onevoice.store import open_store
+from onevoice.store import log_process, log_ring, open_store
 from onevoice.store.sqlite import SqliteStore
 
 AT = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -95,5 +103,86 @@ def test_a_row_the_database_refuses_is_dropped_alone(tmp_path: Path) -> None:
         assert store.get_decision("d2") is not None
         assert store._decisions_behind is not None and store._decisions_behind.dropped == 1
         assert store.get_decision("d1") is not None
+    finally:
+        store.close()
+
+
+def test_no_thread_of_the_deciding_process_writes_the_log(tmp_path: Path) -> None:
+    store = behind(tmp_path / "log.db")
+    try:
+        store.add_decision_groups([[record(1)]])
+        assert store.get_decision("d1") is not None
+        assert not [t for t in threading.enumerate() if t.name == "onevoice-decision-log"]
+    finally:
+        store.close()
+
+
+def test_rows_go_round_a_small_ring_and_wait_for_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(log_ring, "RING_BYTES", 4096)  # ~25 rows: the ring fills and wraps
+    store = behind(tmp_path / "log.db")
+    try:
+        for n in range(300):
+            store.add_decision_groups([[record(n)]])
+        assert store.get_decision("d299") is not None
+        assert store._log_process is not None and store._log_process.pid is not None  # no fallback
+    finally:
+        store.close()
+    reopened = open_store(str(tmp_path / "log.db"))
+    try:
+        assert all(reopened.get_decision(f"d{n}") is not None for n in range(300))
+    finally:
+        reopened.close()
+
+
+def test_a_row_larger_than_the_ring_is_committed_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(log_ring, "RING_BYTES", 4096)
+    store = behind(tmp_path / "log.db")
+    try:
+        large = replace(record(1), body={"text": "x" * 10_000})
+        store.add_decision_groups([[record(0)], [large], [record(2)]])
+        logged = store.get_decision("d1")
+        assert logged is not None and logged.body == {"text": "x" * 10_000}
+        assert store.get_decision("d2") is not None
+        assert store._log_process is not None and store._log_process.pid is not None
+    finally:
+        store.close()
+
+
+def test_a_record_is_taken_only_once_all_of_it_is_there() -> None:
+    """The child takes a record only when its sequence number and checksum are the ones
+    expected: one seen half-written (its counters before its data) waits for the next look."""
+    memory = mmap.mmap(-1, log_process.DATA + 256)
+    ring = log_process.Ring(memory)
+    body = pickle.dumps(("d1", "p1"))
+    header = log_process.RECORD.pack(0, len(body), zlib.crc32(body))
+    end = len(header) + len(body)
+    memory[log_process.DATA : log_process.DATA + len(header)] = header
+    log_process.COUNTER.pack_into(memory, log_process.HEAD, end)
+    assert ring.take(0) == ([], 0)  # the counter moved, the row is not there yet
+    memory[log_process.DATA + len(header) : log_process.DATA + end] = body
+    assert ring.take(0) == ([("d1", "p1")], end)
+    assert ring.take(end) == ([], end)
+
+
+def test_a_stalled_child_is_replaced_by_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(log_ring, "STALLED_SECONDS", 0.3)
+    monkeypatch.setattr(log_ring, "ANSWER_SECONDS", 0.05)
+    monkeypatch.setattr(log_ring, "_STOP_SECONDS", 0.2)
+    store = behind(tmp_path / "log.db")
+    try:
+        assert store._log_process is not None
+        pid = store._log_process.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)  # alive, and taking nothing
+        store.add_decision_groups([[record(n)] for n in range(3)])
+        assert store.get_decision("d2") is not None  # waited 0.3 s, then written here
+        assert store._log_process.pid is None
+        assert not _alive(pid)
     finally:
         store.close()

@@ -17,7 +17,7 @@ import orjson
 
 if TYPE_CHECKING:
     from onevoice.store.sql import Cursor
-    from onevoice.store.write_behind import DecisionWriter
+    from onevoice.store.write_behind import DecisionQueue
 
 
 class PreparedDecision(NamedTuple):
@@ -33,7 +33,7 @@ class SqlPart:
 
     backend: str
     #: the decision log's background writer when the log is written behind the answer
-    _decisions_behind: DecisionWriter[PreparedDecision] | None = None
+    _decisions_behind: DecisionQueue[PreparedDecision] | None = None
 
     def _write(self) -> AbstractContextManager[Cursor]:
         """A cursor inside one write transaction, committed when the block ends."""

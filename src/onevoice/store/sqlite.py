@@ -32,7 +32,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,12 +41,10 @@ try:
 except ImportError:  # not POSIX: SQLite's busy handler alone
     fcntl = None  # type: ignore[assignment]
 
-from onevoice.store.log_process import LogProcess
+from onevoice.store import log_ring
 from onevoice.store.migrate import migrate
 from onevoice.store.sql import Cursor, SqlStore
 from onevoice.store.sql_decisions import INSERT_DECISIONS
-from onevoice.store.sql_part import PreparedDecision
-from onevoice.store.write_behind import DecisionWriter
 
 _log = logging.getLogger("onevoice.store")
 #: The keeper checkpoints a WAL grown past this, as SQLite would at 1000 4-KiB pages.
@@ -79,7 +77,7 @@ class SqliteStore(SqlStore):
         relax = deferred_flush > 0 and self._synchronous in ("FULL", "EXTRA")
         self._flush_window = deferred_flush if relax else 0.0
         self._keeper: _WalKeeper | None = None
-        self._log_process: LogProcess | None = None
+        self._log_process: log_ring.LogRing | None = None
         self._writer = self._connect()
         self._writer.execute(f"PRAGMA wal_autocheckpoint={_BACKSTOP_PAGES}")
         try:
@@ -201,30 +199,32 @@ class SqliteStore(SqlStore):
         return ["secure_delete (deleted content zeroed)", "wal_checkpoint busy: retried later"]
 
     def write_decisions_behind(self, window: float) -> None:
-        """As every store does, but committed by a child process (see
-        :mod:`onevoice.store.log_process`) when the database is a file and its commits
-        are flushed as they are made; else (a deferred flush, an in-memory database, no
-        ``flock`` to take turns with) by the writer's thread itself."""
-        if self._flush_window or self._wal is None or self._turns is None:
+        """As every store does, but committed by a child process that each decide leaves
+        its row for in shared memory (see :mod:`onevoice.store.log_process`) when the
+        database is a file and its commits are flushed as they are made; else (a deferred
+        flush, an in-memory database, no ``flock`` to take turns with, no ``memfd``) by
+        the writer's thread."""
+        if (
+            self._flush_window
+            or self._wal is None
+            or self._turns is None
+            or not log_ring.available()
+        ):
             super().write_decisions_behind(window)
             return
-        self._log_process = LogProcess(
+        self._log_process = log_ring.LogRing(
             self.path,
             self._synchronous,
             INSERT_DECISIONS,
             self._decision_values(),
+            window,
             fallback=self._insert_decision_rows,
+            size=log_ring.RING_BYTES,
         )
-        self._decisions_behind = DecisionWriter(self._commit_in_log_process, window)
-
-    def _commit_in_log_process(self, prepared: Sequence[PreparedDecision]) -> None:
-        assert self._log_process is not None
-        self._log_process.write([p.row for p in prepared])
+        self._decisions_behind = self._log_process
 
     def close(self) -> None:
         self._drain_decisions()
-        if self._log_process is not None:
-            self._log_process.close()
         if self._keeper is not None:
             self._keeper.close()
         with self._lock:

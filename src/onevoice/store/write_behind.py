@@ -50,6 +50,55 @@ class Logged(Protocol):
 
 
 Row = TypeVar("Row", bound=Logged)
+Queued = TypeVar("Queued", bound=Logged, contravariant=True)
+
+
+class DecisionQueue(Protocol[Queued]):
+    """What the store asks of a log written behind: :class:`DecisionWriter` here, or the
+    SQLite log's ring (:class:`onevoice.store.log_ring.LogRing`)."""
+
+    def put(self, records: Sequence[Queued]) -> None:
+        """Queue ``records`` (ready to insert) to be committed within the window."""
+
+    def written(
+        self, *, subjects: Collection[str] | None = None, ids: Collection[str] | None = None
+    ) -> None:
+        """Return once the queued rows of ``subjects`` or ``ids`` (none given: every queued
+        row) are committed (or dropped)."""
+
+    def close(self) -> None:
+        """Commit every queued row and stop."""
+
+
+class Positions:
+    """The number of the last queued row of each decision and of each customer, so that
+    a reader waits only for the rows it could see (rows are numbered as queued, from 0)."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, int] = {}
+        self._by_subject: dict[str, int] = {}
+
+    def queued(self, number: int, record: Logged) -> None:
+        self._by_id[record.decision_id] = number
+        self._by_subject[record.subject] = number
+
+    def settled(self, number: int, record: Logged) -> None:
+        """Row ``number`` is in (or dropped): forgotten unless a later row replaced it."""
+        if self._by_id.get(record.decision_id) == number:
+            del self._by_id[record.decision_id]
+        if self._by_subject.get(record.subject) == number:
+            del self._by_subject[record.subject]
+
+    def wanted(
+        self, subjects: Collection[str] | None, ids: Collection[str] | None, queued: int
+    ) -> int:
+        """How many rows must be in before the rows of ``subjects`` or ``ids`` are (neither
+        given: all ``queued``)."""
+        if subjects is None and ids is None:
+            return queued
+        numbers = [self._by_subject.get(s, -1) for s in subjects or ()]
+        numbers += [self._by_id.get(i, -1) for i in ids or ()]
+        return max(numbers, default=-1) + 1
 
 
 class DecisionWriter(Generic[Row]):
@@ -71,8 +120,7 @@ class DecisionWriter(Generic[Row]):
         self._put = 0  # rows ever queued; the row numbered n is done once _done > n
         self._done = 0
         self._taken = 0  # rows the writer has taken from the queue
-        self._by_id: dict[str, int] = {}
-        self._by_subject: dict[str, int] = {}
+        self._positions = Positions()
         self._failures: dict[int, int] = {}
         self._wanted = 0  # a reader waits for the rows numbered below this
         self._closed = False
@@ -100,8 +148,7 @@ class DecisionWriter(Generic[Row]):
                     number = self._put
                     self._put += 1
                     self._queue.append((number, record))
-                    self._by_id[record.decision_id] = number
-                    self._by_subject[record.subject] = number
+                    self._positions.queued(number, record)
                 if self._idle or len(self._queue) >= self._limit:  # else it wakes by itself
                     self._cond.notify_all()
                 return
@@ -115,12 +162,7 @@ class DecisionWriter(Generic[Row]):
         with self._cond:
             if self._done == self._put:
                 return
-            if subjects is None and ids is None:
-                target = self._put
-            else:
-                numbers = [self._by_subject.get(s, -1) for s in subjects or ()]
-                numbers += [self._by_id.get(i, -1) for i in ids or ()]
-                target = max(numbers, default=-1) + 1
+            target = self._positions.wanted(subjects, ids, self._put)
             self._wanted = max(self._wanted, target)
             while self._done < target and self._thread.is_alive():
                 self._cond.notify_all()
@@ -195,9 +237,6 @@ class DecisionWriter(Generic[Row]):
             if number in again:
                 continue
             self._failures.pop(number, None)
-            if self._by_id.get(record.decision_id) == number:
-                del self._by_id[record.decision_id]
-            if self._by_subject.get(record.subject) == number:
-                del self._by_subject[record.subject]
+            self._positions.settled(number, record)
         self._done = kept[0][0] if kept else self._taken
         self._cond.notify_all()
