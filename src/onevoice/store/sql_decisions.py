@@ -74,6 +74,13 @@ class DecisionsSql(SqlPart):
         with self._write_deferred() as cur:
             insert_rows(cur.execute, rows, self._q(INSERT_DECISIONS), self._decision_values())
 
+    def _insert_decision_rows_again(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows that may be in the log already (a writer that went may have committed
+        them): those are skipped, never stored twice."""
+        with self._write_deferred() as cur:
+            insert = self._q(INSERT_DECISIONS)
+            insert_rows(cur.execute, rows, insert, self._decision_values(), ALREADY_LOGGED)
+
     def _decision_values(self) -> str:
         """One row's placeholders in :data:`INSERT_DECISIONS`."""
         return self._q(_VALUES_UTF8_BODY if self._body_as_utf8() else _VALUES_TEXT_BODY)
@@ -234,6 +241,8 @@ _VALUES_TEXT_BODY = "(?, ?, ?, ?, ?, ?, ?)"
 _VALUES_UTF8_BODY = "(?, ?, ?, ?, ?, ?, CAST(? AS TEXT))"
 #: The start of an INSERT of decision rows; one ``_VALUES_…`` per row follows.
 INSERT_DECISIONS = f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES "
+#: What :data:`INSERT_DECISIONS` does with a decision already logged, when it may be.
+ALREADY_LOGGED = " ON CONFLICT (decision_id) DO NOTHING"
 
 
 def _decision_row(record: DecisionRecord, utf8: bool = False) -> tuple[Any, ...]:

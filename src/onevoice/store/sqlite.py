@@ -219,6 +219,7 @@ class SqliteStore(SqlStore):
             self._decision_values(),
             window,
             fallback=self._insert_decision_rows,
+            again=self._insert_decision_rows_again,
             size=log_ring.RING_BYTES,
         )
         self._decisions_behind = self._log_process
