@@ -259,3 +259,20 @@ def test_rows_written_again_after_the_child_is_lost_are_not_stored_twice(
         assert [d.decision_id for d in store.decisions_of({"p1"}, 10)] == ["d1"]
     finally:
         store.close()
+
+
+def test_a_forked_process_leaves_the_ring_to_its_parent(tmp_path: Path) -> None:
+    store = behind(tmp_path / "log.db")
+    try:
+        ring = store._log_process
+        assert ring is not None and ring.pid is not None
+        pid = os.fork()
+        if pid == 0:  # the fork closing what it inherited (as its exit would, at atexit)
+            ring.close()
+            os._exit(0)
+        os.waitpid(pid, 0)
+        store.add_decision_groups([[record(1)]])
+        assert store.get_decision("d1") is not None
+        assert ring.pid is not None and _alive(ring.pid)
+    finally:
+        store.close()

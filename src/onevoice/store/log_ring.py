@@ -65,6 +65,22 @@ _SHARED = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 Rows = Callable[[Sequence[tuple[Any, ...]]], None]
 
 
+_FORKS = [0]
+
+
+def _forks() -> int:
+    """How many forks made this process (counted without a system call per ``put``)."""
+    return _FORKS[0]
+
+
+def _forked() -> None:
+    _FORKS[0] += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
 def available() -> bool:
     """Whether this platform has what the ring needs (Linux's ``memfd_create``)."""
     return hasattr(os, "memfd_create")
@@ -128,7 +144,7 @@ class LogRing:
         self._writer: DecisionWriter[PreparedDecision] | None = None  # once the child is gone
         self._aside: DecisionWriter[PreparedDecision] | None = None  # rows too large
         self._closed = False
-        self._owner = os.getpid()
+        self._forks = _forks()  # a process forked from this one may not use the ring
         _watch(self, self._child)
         atexit.register(self.close)
 
@@ -148,7 +164,7 @@ class LogRing:
 
     def put(self, records: Sequence[PreparedDecision]) -> None:
         with self._lock:
-            if self._closed or os.getpid() != self._owner:  # a fork: not ours to use
+            if self._closed or self._forks != _forks():  # a fork: not ours to use
                 self._fallback([r.row for r in records])
                 return
             writer = self._writer
@@ -170,7 +186,7 @@ class LogRing:
         if self._aside is not None:
             self._aside.written(subjects=subjects, ids=ids)
         with self._lock:
-            if self._closed or os.getpid() != self._owner:
+            if self._closed or self._forks != _forks():
                 return
             if self._writer is None:
                 self._forget(self._counter(DONE))
@@ -187,7 +203,7 @@ class LogRing:
         """Let the child commit what is in the ring and exit; then, if it could not, this
         process. Rows put later are committed by ``put`` itself."""
         atexit.unregister(self.close)
-        if os.getpid() != self._owner:
+        if self._forks != _forks():
             return
         with self._lock:
             if self._closed:
