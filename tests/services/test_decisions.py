@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -116,6 +117,8 @@ def test_every_decision_is_logged_with_candidates_propensity_and_model(ov: Onevo
     assert {c["action_id"] for c in logged} == {"card-upgrade", "setup-help"}
     assert logged == [candidate_view(c) for c in decided.decision.candidates]
     assert 0 < record.body["propensity"] <= 1
+    named = uuid.UUID(hex=decided.decision.decision_id)  # a random UUID, in hex
+    assert (named.version, named.variant) == (4, uuid.RFC_4122)
     assert record.body["model_version"].startswith("bayes-logistic@")
     assert record.body["context"] == {"page": "setup"}
 
