@@ -18,7 +18,7 @@ from onevoice.domain.expressions import (
     batch_of,
     narrowed,
 )
-from onevoice.expressions.cel import CelEngine
+from onevoice.expressions.cel import FAILURES_BEFORE_REST, REST, CelBatch, CelEngine
 
 ENGINE = CelEngine()
 PROFILE = {
@@ -254,3 +254,17 @@ def test_only_rules_of_one_engine_make_a_batch() -> None:
     assert batch_of([rule]) is None
     assert batch_of([rule, ALWAYS]) is None
     assert batch_of([rule, CelEngine().compile("channel == 'web'")]) is None
+
+
+def test_a_batch_that_keeps_failing_rests_then_tries_again() -> None:
+    rules = [ENGINE.compile("profile.orders > 1"), ENGINE.compile("profile.missing > 1")]
+    batch = batch_of(rules)
+    assert isinstance(batch, CelBatch)
+    for _ in range(FAILURES_BEFORE_REST):
+        assert batch.evaluate(PROFILE) is None
+    assert batch.resting
+    complete = {"profile": {"orders": 2, "missing": 0}}
+    for _ in range(REST):  # sits out even activations it could answer
+        assert batch.evaluate(complete) is None
+    assert not batch.resting
+    assert batch.evaluate(complete) == [Evaluation(True), Evaluation(False)]

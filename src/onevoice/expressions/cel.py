@@ -111,23 +111,47 @@ class CelExpression:
         return CelBatch(program, self.cache, len(rules))
 
 
-@dataclass(frozen=True, slots=True)
+#: A batch that failed this many decisions in a row rests for :data:`REST` decisions
+#: (rules that often fail — a field many profiles lack, read without ``has()`` — would
+#: otherwise cost every decision the batch and then each rule), then tries again.
+FAILURES_BEFORE_REST = 8
+REST = 64
+
+
 class CelBatch:
     """Rules run as one CEL list (see :class:`~onevoice.domain.expressions.RuleBatch`): a
     decision of a 200-action catalog runs ~50 distinct rules, and one call costs about half
     of fifty. CEL lists have no partial values, so if one rule fails, the batch fails."""
 
-    program: cel.Program
-    cache: _ContextCache
-    size: int
+    __slots__ = ("_failures", "_rest", "cache", "program", "size")
+
+    def __init__(self, program: cel.Program, cache: _ContextCache, size: int) -> None:
+        self.program = program
+        self.cache = cache
+        self.size = size
+        # shared by the threads that decide: a lost update only shifts a rest
+        self._failures = 0
+        self._rest = 0
+
+    @property
+    def resting(self) -> bool:
+        """Whether the batch sits out decisions now, after failing many in a row."""
+        return self._rest > 0
 
     def evaluate(self, activation: Mapping[str, object]) -> list[Evaluation] | None:
+        if self._rest > 0:
+            self._rest -= 1
+            return None
         try:
             values = self.program.execute(self.cache.context_for(activation))
         # isolation point: a failing rule fails the list; the caller runs the rules one by
         # one to find and report it
         except Exception:
+            self._failures += 1
+            if self._failures >= FAILURES_BEFORE_REST:
+                self._failures, self._rest = 0, REST
             return None
+        self._failures = 0
         if type(values) is not list or len(values) != self.size:
             return None
         return [
