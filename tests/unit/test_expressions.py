@@ -15,10 +15,9 @@ from onevoice.domain.expressions import (
     CompiledExpression,
     Evaluation,
     InvalidExpression,
-    batch_of,
     narrowed,
 )
-from onevoice.expressions.cel import FAILURES_BEFORE_REST, REST, CelBatch, CelEngine
+from onevoice.expressions.cel import CelEngine
 
 ENGINE = CelEngine()
 PROFILE = {
@@ -217,54 +216,3 @@ def test_a_catalog_reads_what_any_of_its_rules_reads() -> None:
 def test_text_the_scan_cannot_follow_means_everything() -> None:
     assert ENGINE.compile(".profile.orders > 1").reads is None
     assert narrowed(ACTIVATION, None) is ACTIVATION
-
-
-#: Rules a batch runs together: a match, a miss, a trailing comment, a non-boolean.
-BATCHED = (
-    "profile.orders > 1",
-    "profile.lifetime_value >= 200.0",
-    "channel == 'web' // the web only",
-    "profile.orders",
-)
-
-
-def test_a_batch_gives_each_rule_its_own_answer() -> None:
-    rules = [ENGINE.compile(text) for text in BATCHED]
-    batch = batch_of(rules)
-    assert batch is not None
-    assert batch.evaluate(PROFILE) == [rule.evaluate(PROFILE) for rule in rules]
-    assert [e.describe() for e in batch.evaluate(PROFILE) or ()] == [
-        "matched",
-        "not matched",
-        "matched",
-        "error: the rule gave 2 (int), not true or false",
-    ]
-
-
-def test_a_batch_with_a_failing_rule_says_so_rather_than_guess() -> None:
-    rules = [ENGINE.compile("profile.orders > 1"), ENGINE.compile("profile.missing > 1")]
-    batch = batch_of(rules)
-    assert batch is not None
-    assert batch.evaluate(PROFILE) is None
-    assert rules[1].evaluate(PROFILE).error == "no such key: 'missing'"
-
-
-def test_only_rules_of_one_engine_make_a_batch() -> None:
-    rule = ENGINE.compile("profile.orders > 1")
-    assert batch_of([rule]) is None
-    assert batch_of([rule, ALWAYS]) is None
-    assert batch_of([rule, CelEngine().compile("channel == 'web'")]) is None
-
-
-def test_a_batch_that_keeps_failing_rests_then_tries_again() -> None:
-    rules = [ENGINE.compile("profile.orders > 1"), ENGINE.compile("profile.missing > 1")]
-    batch = batch_of(rules)
-    assert isinstance(batch, CelBatch)
-    for _ in range(FAILURES_BEFORE_REST):
-        assert batch.evaluate(PROFILE) is None
-    assert batch.resting
-    complete = {"profile": {"orders": 2, "missing": 0}}
-    for _ in range(REST):  # sits out even activations it could answer
-        assert batch.evaluate(complete) is None
-    assert not batch.resting
-    assert batch.evaluate(complete) == [Evaluation(True), Evaluation(False)]

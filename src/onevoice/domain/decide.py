@@ -59,13 +59,7 @@ from datetime import datetime
 from onevoice.domain.actions import MARKETING, Action, Catalog, Treatment
 from onevoice.domain.candidates import Candidate, Excluded, Scores
 from onevoice.domain.conversation import Conversation, one_voice
-from onevoice.domain.expressions import (
-    ALWAYS,
-    CompiledExpression,
-    Evaluation,
-    RuleBatch,
-    batch_of,
-)
+from onevoice.domain.expressions import ALWAYS, CompiledExpression, Evaluation
 from onevoice.domain.learning.base import Features, Learner
 from onevoice.domain.learning.thompson import batched, thompson
 from onevoice.domain.policy import (
@@ -484,9 +478,6 @@ class _Plan:
     position: dict[str, int]
     #: what a purpose's channel refusal makes of its plain steps, by refusal (a cache)
     refused: dict[tuple[str, tuple[tuple[str, str], ...]], Excluded]
-    #: per purpose: its plain steps' distinct rules run as one, with their texts in order
-    #: (absent where the engine cannot batch them or there are fewer than two)
-    batches: dict[str, tuple[RuleBatch, tuple[str, ...]]] = field(default_factory=dict)
 
     def refusals(self, purpose: str, refused: tuple[tuple[str, str], ...]) -> Excluded:
         """The exclusion of the purpose's plain steps under ``refused`` (built once per
@@ -551,25 +542,11 @@ def _plan(catalog: Catalog, channel: str) -> _Plan:
         others=tuple(others),
         position={step.action.id: n for n, step in enumerate(steps)},
         refused={},
-        batches=_batches(rules),
     )
     if len(_PLANS) >= _PLANS_KEPT:  # catalogs replaced, previews, fallbacks: start afresh
         _PLANS.clear()
     _PLANS[key] = (catalog, plan)
     return plan
-
-
-def _batches(
-    rules: Mapping[str, Mapping[str, tuple[CompiledExpression, list[int]]]],
-) -> dict[str, tuple[RuleBatch, tuple[str, ...]]]:
-    """Per purpose, the distinct rules of its plain steps as one batch (see :func:`_screen`)."""
-    found = {}
-    for purpose, groups in rules.items():
-        distinct = [rule for rule, _ in groups.values() if rule is not ALWAYS]
-        batch = batch_of(distinct)
-        if batch is not None:
-            found[purpose] = (batch, tuple(rule.source for rule in distinct))
-    return found
 
 
 def _unmatched(rule: CompiledExpression, actions: Sequence[Action]) -> Excluded:
@@ -615,11 +592,6 @@ def _screen(
             if refused:
                 groups.append(plan.refusals(purpose, refused))
                 continue
-            batched = plan.batches.get(purpose)
-            if batched is not None:  # all at once; if one fails, one by one below
-                outcomes = batched[0].evaluate(request.activation)
-                if outcomes is not None:
-                    evaluated.update(zip(batched[1], outcomes, strict=True))
             for rule, group, unmatched in plan.by_rule[purpose]:
                 if rule is ALWAYS:
                     passed.extend(group)

@@ -22,7 +22,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias, overload
 
@@ -97,26 +97,6 @@ class ExpressionEngine(Protocol):
     """Compiles rule text; raises :class:`InvalidExpression` with the error's position."""
 
     def compile(self, text: str) -> CompiledExpression: ...
-
-
-class RuleBatch(Protocol):
-    """Several rules compiled to run as one: an engine's optional speed-up for a decision
-    that needs dozens of them (one call into the interpreter instead of one per rule)."""
-
-    def evaluate(self, activation: Mapping[str, object]) -> Sequence[Evaluation] | None:
-        """Every rule's outcome, in order; ``None`` when any rule failed, since a batch
-        cannot tell which one did: the caller then runs them one by one."""
-        ...
-
-
-def batch_of(rules: Sequence[CompiledExpression]) -> RuleBatch | None:
-    """``rules`` compiled to run as one where their engine offers it (a ``batch`` function
-    on the first rule, given them all); ``None`` — run them one by one — otherwise."""
-    if len(rules) < 2:
-        return None
-    combine = getattr(rules[0], "batch", None)
-    batch: RuleBatch | None = None if combine is None else combine(rules)
-    return batch
 
 
 @dataclass(frozen=True, slots=True)

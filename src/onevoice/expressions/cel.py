@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
 import cel
 
-from onevoice.domain.expressions import CompiledExpression, Evaluation, InvalidExpression, Reads
+from onevoice.domain.expressions import Evaluation, InvalidExpression, Reads
 
 MAX_LENGTH = 4_000
 _POSITION = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
@@ -95,74 +95,9 @@ class CelExpression:
             return _MATCHED
         if value is False:
             return _UNMATCHED
-        return _not_boolean(value)
-
-    def batch(self, rules: Sequence[CompiledExpression]) -> CelBatch | None:
-        """``rules`` (this one first) as one program that lists their values, or ``None``
-        unless every one is a CEL rule sharing this one's activation cache."""
-        if not all(isinstance(r, CelExpression) and r.cache is self.cache for r in rules):
-            return None
-        # each rule on lines of its own, so that a trailing `//` comment ends with it
-        text = "[\n" + ",\n".join(f"({r.source}\n)" for r in rules) + "\n]"
-        try:
-            program = cel.compile(text)
-        except ValueError:
-            return None
-        return CelBatch(program, self.cache, len(rules))
-
-
-#: A batch that failed this many decisions in a row rests for :data:`REST` decisions
-#: (rules that often fail — a field many profiles lack, read without ``has()`` — would
-#: otherwise cost every decision the batch and then each rule), then tries again.
-FAILURES_BEFORE_REST = 8
-REST = 64
-
-
-class CelBatch:
-    """Rules run as one CEL list (see :class:`~onevoice.domain.expressions.RuleBatch`): a
-    decision of a 200-action catalog runs ~50 distinct rules, and one call costs about half
-    of fifty. CEL lists have no partial values, so if one rule fails, the batch fails."""
-
-    __slots__ = ("_failures", "_rest", "cache", "program", "size")
-
-    def __init__(self, program: cel.Program, cache: _ContextCache, size: int) -> None:
-        self.program = program
-        self.cache = cache
-        self.size = size
-        # shared by the threads that decide: a lost update only shifts a rest
-        self._failures = 0
-        self._rest = 0
-
-    @property
-    def resting(self) -> bool:
-        """Whether the batch sits out decisions now, after failing many in a row."""
-        return self._rest > 0
-
-    def evaluate(self, activation: Mapping[str, object]) -> list[Evaluation] | None:
-        if self._rest > 0:
-            self._rest -= 1
-            return None
-        try:
-            values = self.program.execute(self.cache.context_for(activation))
-        # isolation point: a failing rule fails the list; the caller runs the rules one by
-        # one to find and report it
-        except Exception:
-            self._failures += 1
-            if self._failures >= FAILURES_BEFORE_REST:
-                self._failures, self._rest = 0, REST
-            return None
-        self._failures = 0
-        if type(values) is not list or len(values) != self.size:
-            return None
-        return [
-            _MATCHED if v is True else _UNMATCHED if v is False else _not_boolean(v) for v in values
-        ]
-
-
-def _not_boolean(value: object) -> Evaluation:
-    return Evaluation.failure(
-        f"the rule gave {value!r} ({type(value).__name__}), not true or false"
-    )
+        return Evaluation.failure(
+            f"the rule gave {value!r} ({type(value).__name__}), not true or false"
+        )
 
 
 #: CEL's tokens as its lexer (CEL.g4) reads them: strings (raw, bytes, triple-quoted)
