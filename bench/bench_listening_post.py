@@ -44,8 +44,9 @@ Row = dict[str, Any]
 
 
 def _machine() -> str:
-    """Cores and processor model: the same code's figures differ by a quarter between the
-    hosts these benchmarks have run on (an AMD EPYC and an Intel Xeon, both 2 cores)."""
+    """Cores and processor model. These benchmarks have run on an AMD EPYC and an Intel Xeon,
+    both 2 cores, shared; the same code's figures also moved by a quarter within an hour on
+    one host, so a table should be read beside its machine and its moment."""
     return f"{os.cpu_count()} cores, {_processor()}"
 
 
